@@ -1,0 +1,202 @@
+"""AsyncDispatcher: runs handlers on decoded jobs, with retries and dead letters.
+
+Invariants: jobs of one partition run one at a time, in stream order, retries in place;
+a job is reported done (to be acknowledged) only after its handler returned or after it
+was written to the dead-letter stream. Redis's delivery count is the attempt counter, so
+it survives a worker that dies mid-job (poison jobs end in the dead-letter stream).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+
+from .._backoff import retry_delay
+from .._concurrency import AsyncEvent
+from .._config import ConsumerConfig
+from .._lease import Lease
+from .._models import DecodeError, Job, StreamEntry, dead_letter_fields, decode_job, short_traceback
+from .._types import AsyncBatchHandler, AsyncHandler
+from .store import AsyncStore
+
+log = logging.getLogger("redisaq.consumer")
+
+
+class AsyncDispatcher:
+    def __init__(
+        self,
+        config: ConsumerConfig,
+        consumer_id: str,
+        store: AsyncStore,
+        stop: AsyncEvent,
+        process_job: AsyncHandler | None,
+        process_batch: AsyncBatchHandler | None,
+    ) -> None:
+        self._config = config
+        self._consumer_id = consumer_id
+        self._store = store
+        self._stop = stop
+        self._process_job = process_job
+        self._process_batch = process_batch
+        self._entries: dict[str, StreamEntry] = {}  # the batch in hand, for dead letters
+
+    async def handle(
+        self,
+        partition: int,
+        entries: list[StreamEntry],
+        attempts: Mapping[str, int],
+        lease: Lease,
+        halted: Callable[[], bool],
+    ) -> list[str]:
+        """Handle ``entries`` in order; return the ids that are done (to acknowledge).
+
+        Stops early, leaving the rest pending, once ``halted()`` or the lease is not valid.
+        """
+        done: list[str] = []
+        jobs: list[Job] = []
+        self._entries = {entry.stream_id: entry for entry in entries}
+        for entry in entries:
+            if halted() or not lease.valid():
+                break
+            job = await self._admit(partition, entry, attempts.get(entry.stream_id, 1))
+            if job is None:
+                done.append(entry.stream_id)
+            elif self._process_batch is not None:
+                jobs.append(job)
+            elif await self._run_one(job, lease, halted):
+                done.append(entry.stream_id)
+        if jobs and await self._run_batch(jobs, lease, halted):
+            done.extend(job.stream_id for job in jobs)
+        return done
+
+    async def _admit(self, partition: int, entry: StreamEntry, attempt: int) -> Job | None:
+        """The job to run, or None if the entry was deleted or dead-lettered instead."""
+        stream = self._config.topic_keys.stream(partition)
+        if entry.fields is None:
+            log.warning(
+                "%s entry %s was trimmed before it was handled; acknowledging it",
+                stream,
+                entry.stream_id,
+            )
+            return None
+        try:
+            job = decode_job(
+                entry,
+                topic=self._config.topic,
+                partition=partition,
+                attempt=attempt,
+                deserializer=self._config.deserializer,
+            )
+        except DecodeError as exc:
+            log.error(
+                "%s entry %s is not a redisaq job (%s); dead-lettering it",
+                stream,
+                entry.stream_id,
+                exc,
+            )
+            await self._dead_letter(partition, entry, attempt, "DecodeError", str(exc))
+            return None
+        if attempt > self._config.max_retries + 1:
+            reason = (
+                f"delivered {attempt} times, more than max_retries + 1 = "
+                f"{self._config.max_retries + 1}: its worker died handling it"
+            )
+            log.error(
+                "job %s (%s %s) %s; dead-lettering it", job.id, stream, entry.stream_id, reason
+            )
+            await self._dead_letter(partition, entry, attempt, "DeliveryLimitExceeded", reason)
+            return None
+        return job
+
+    async def _run_one(self, job: Job, lease: Lease, halted: Callable[[], bool]) -> bool:
+        """Run the handler with retries; True when the job is done (handled or dead)."""
+        handler = self._process_job
+        assert handler is not None
+        while True:
+            try:
+                await handler(job)
+                return True
+            except Exception as exc:
+                if job.attempt > self._config.max_retries:
+                    await self._fail(job, exc)
+                    return True
+                if not await self._before_retry([job], exc, lease, halted):
+                    return False
+                job = replace(job, attempt=job.attempt + 1)
+
+    async def _run_batch(self, jobs: list[Job], lease: Lease, halted: Callable[[], bool]) -> bool:
+        handler = self._process_batch
+        assert handler is not None
+        while True:
+            try:
+                await handler(jobs)
+                return True
+            except Exception as exc:
+                if max(job.attempt for job in jobs) > self._config.max_retries:
+                    for job in jobs:
+                        await self._fail(job, exc)
+                    return True
+                if not await self._before_retry(jobs, exc, lease, halted):
+                    return False
+                jobs = [replace(job, attempt=job.attempt + 1) for job in jobs]
+
+    async def _before_retry(
+        self, jobs: list[Job], exc: Exception, lease: Lease, halted: Callable[[], bool]
+    ) -> bool:
+        """Wait the backoff and record the coming attempt in Redis; False to give up now."""
+        attempt = max(job.attempt for job in jobs)
+        delay = retry_delay(self._config.retry_backoff, attempt)
+        log.warning(
+            "job %s failed on attempt %d (%s: %s); retrying in %.2fs",
+            ",".join(j.id for j in jobs),
+            attempt,
+            type(exc).__name__,
+            exc,
+            delay,
+        )
+        if delay > 0 and await self._stop.wait(delay):
+            return False  # left pending: the next owner retries it
+        if halted() or not lease.valid():
+            return False
+        for job in jobs:
+            stream = self._config.topic_keys.stream(job.partition)
+            await self._store.set_delivery_count(
+                stream, self._config.group, self._consumer_id, job.stream_id, job.attempt + 1
+            )
+        return True
+
+    async def _fail(self, job: Job, exc: Exception) -> None:
+        log.error(
+            "job %s failed %d time(s), the last with %s: %s; dead-lettering it",
+            job.id,
+            job.attempt,
+            type(exc).__name__,
+            exc,
+        )
+        entry = self._entries[job.stream_id]
+        await self._dead_letter(
+            job.partition, entry, job.attempt, type(exc).__name__, str(exc), short_traceback(exc)
+        )
+
+    async def _dead_letter(
+        self,
+        partition: int,
+        entry: StreamEntry,
+        attempts: int,
+        error_type: str,
+        error: str,
+        tb: str = "",
+    ) -> None:
+        fields = dead_letter_fields(
+            topic=self._config.topic,
+            group=self._config.group,
+            partition=partition,
+            consumer_id=self._consumer_id,
+            entry=entry,
+            attempts=attempts,
+            error_type=error_type,
+            error=error,
+            tb=tb,
+        )
+        await self._store.add_dead_letter(self._config.dead_letter, fields)

@@ -1,0 +1,195 @@
+"""AsyncPartitionWorker: consumes one partition while this consumer holds its lease.
+
+On start it claims every entry pending in the group for the partition (the previous
+owner's unacknowledged work, or this consumer's own from an earlier run) and handles it
+first; then it reads new entries with a blocking XREADGROUP. Every heartbeat interval it
+also claims entries that landed in another consumer's pending list after the hand-over
+(a paused reader can still be served by Redis), so nothing stays pending under a name
+that no longer reads the partition. Acknowledgements are one XACK per batch, sent only
+while the lease is known to be held.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from redis.exceptions import RedisError, ResponseError
+
+from .._backoff import reconnect_delay
+from .._concurrency import AsyncEvent
+from .._config import ConsumerConfig
+from .._lease import Lease
+from .._models import PendingEntry, StreamEntry
+from .._redis import socket_timeout
+from .dispatch import AsyncDispatcher
+from .store import AsyncStore
+
+log = logging.getLogger("redisaq.consumer")
+
+CLAIM_PAGE = 100
+
+
+class AsyncPartitionWorker:
+    def __init__(
+        self,
+        config: ConsumerConfig,
+        consumer_id: str,
+        token: str,
+        store: AsyncStore,
+        dispatcher: AsyncDispatcher,
+        lease: Lease,
+        start_id: str,
+        stop: AsyncEvent,
+    ) -> None:
+        self._config = config
+        self._consumer_id = consumer_id
+        self._token = token
+        self._store = store
+        self._dispatcher = dispatcher
+        self.lease = lease
+        self.partition = lease.partition
+        self._start_id = start_id
+        self._consumer_stop = stop
+        self.release = AsyncEvent()  # asked to hand the partition over
+        self._stream = config.topic_keys.stream(self.partition)
+        block = config.poll_timeout
+        timeout = socket_timeout(store.client)
+        if timeout is not None:
+            block = min(block, timeout / 2)  # a BLOCK above the socket timeout would time out
+        self._block_ms = max(1, int(block * 1000))
+
+    def halted(self) -> bool:
+        return self.release.is_set() or self._consumer_stop.is_set() or self.lease.lost
+
+    async def run(self) -> None:
+        failures = 0
+        next_sweep = 0.0
+        recovered = False
+        while not self.halted():
+            if not self.lease.valid():
+                # Not renewed in time (Redis unreachable?): wait for the coordinator to
+                # renew it or to declare it lost.
+                await self._consumer_stop.wait(self._config.poll_timeout / 4)
+                continue
+            try:
+                if not recovered:
+                    await self._store.ensure_group(self._stream, self._config.group, self._start_id)
+                    await self._recover(others_only=False)
+                    recovered = True
+                elif time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + self._config.heartbeat_interval
+                    await self._sweep()
+                else:
+                    await self._read()
+                failures = 0
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                log.warning(
+                    "group %s on %s is gone (deleted or flushed); recreating it",
+                    self._config.group,
+                    self._stream,
+                )
+                recovered = False
+            except RedisError as exc:
+                failures += 1
+                log.warning("partition %s: %s; retrying", self._stream, exc)
+                await self._consumer_stop.wait(reconnect_delay(failures))
+        if self.release.is_set() and not self.lease.lost:
+            await self._hand_over()
+
+    async def _read(self) -> None:
+        entries = await self._store.read(
+            self._stream,
+            self._config.group,
+            self._consumer_id,
+            self._config.batch_size,
+            self._block_ms,
+        )
+        if entries:
+            await self._handle(entries, {})
+
+    async def _sweep(self) -> None:
+        counts = await self._store.pending_by_consumer(self._stream, self._config.group)
+        if any(count for name, count in counts.items() if name != self._consumer_id):
+            await self._recover(others_only=True)
+
+    async def _recover(self, *, others_only: bool) -> None:
+        """Claim and handle the pending entries of the partition, oldest first."""
+        after = "0-0"
+        while not self.halted() and self.lease.valid():
+            page = await self._store.pending(self._stream, self._config.group, after, CLAIM_PAGE)
+            if not page:
+                return
+            after = page[-1].stream_id
+            wanted = [p for p in page if not (others_only and p.consumer == self._consumer_id)]
+            await self._claim_and_handle(wanted)
+
+    async def _claim_and_handle(self, pending: list[PendingEntry]) -> None:
+        ids = [p.stream_id for p in pending]
+        entries = await self._store.claim(self._stream, self._config.group, self._consumer_id, ids)
+        present = {e.stream_id for e in entries}
+        gone = [i for i in ids if i not in present]
+        if gone:
+            log.warning(
+                "%s: %d pending entr%s trimmed before handling, acknowledged: %s",
+                self._stream,
+                len(gone),
+                "y was" if len(gone) == 1 else "ies were",
+                ", ".join(gone[:10]),
+            )
+            await self._store.ack(self._stream, self._config.group, gone)
+        # XCLAIM counted one more delivery; the handler sees that count as the attempt.
+        attempts = {p.stream_id: p.delivery_count + 1 for p in pending}
+        for start in range(0, len(entries), self._config.batch_size):
+            if self.halted():
+                return
+            await self._handle(entries[start : start + self._config.batch_size], attempts)
+
+    async def _handle(self, entries: list[StreamEntry], attempts: dict[str, int]) -> None:
+        done = await self._dispatcher.handle(
+            self.partition, entries, attempts, self.lease, self.halted
+        )
+        if done:
+            await self._ack(done)
+
+    async def _ack(self, ids: list[str]) -> None:
+        if not self.lease.valid() and not await self._confirm():
+            # Acknowledging now could hide the jobs from the partition's new owner, which
+            # has claimed (or will claim) them: leave them to it.
+            log.warning(
+                "%s: lease lost before acknowledging %d job(s); the new owner "
+                "will handle them again",
+                self._stream,
+                len(ids),
+            )
+            return
+        await self._store.ack(self._stream, self._config.group, ids)
+
+    async def _confirm(self) -> bool:
+        if self.lease.lost:
+            return False
+        sent = time.monotonic()
+        held = await self._store.confirm(
+            self._config.group_keys.leases,
+            self._token,
+            self._config.ttl_ms,
+            self._consumer_id,
+            self.partition,
+        )
+        if held:
+            self.lease.renewed(sent)
+        else:
+            self.lease.lost = True
+        return held
+
+    async def _hand_over(self) -> None:
+        keys = self._config.group_keys
+        try:
+            await self._store.release(keys.leases, self._token, [self.partition])
+            await self._store.publish(
+                self._config.topic_keys.events, f"release {self._config.group} {self.partition}"
+            )
+        except RedisError as exc:  # the lease then expires by itself
+            log.warning("could not release %s: %s", self._stream, exc)

@@ -1,0 +1,176 @@
+"""AsyncStore: every Redis command redisaq sends, with typed results.
+
+Replies are parsed in redisaq._parse; nothing above this module sees an untyped reply.
+No command here touches two keys of different Cluster slots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from redis.exceptions import ResponseError
+from redis.typing import EncodableT, FieldT
+
+from .. import _parse, _scripts
+from .._models import PendingEntry, StreamEntry, text
+from .._redis import AsyncConnector, AsyncPubSub, AsyncRedis
+
+PIPELINE_CHUNK = 5000
+
+
+class AsyncStore:
+    """Typed wrapper over one client; closes it only if it opened it."""
+
+    def __init__(self, client: AsyncRedis, *, owned: bool) -> None:
+        self.client = client
+        self._owned = owned
+        self._heartbeat = client.register_script(_scripts.HEARTBEAT)
+        self._acquire = client.register_script(_scripts.ACQUIRE)
+        self._confirm = client.register_script(_scripts.CONFIRM)
+        self._release = client.register_script(_scripts.RELEASE)
+        self._leave = client.register_script(_scripts.LEAVE)
+        self._grow = client.register_script(_scripts.GROW)
+        self._group_start = client.register_script(_scripts.GROUP_START)
+
+    async def aclose(self) -> None:
+        if self._owned:
+            await self.client.aclose()
+
+    async def ping(self) -> None:
+        await self.client.ping()
+
+    # -- topic -------------------------------------------------------------------------
+
+    async def partition_count(self, key: str) -> int:
+        value = await self.client.get(key)
+        return int(value) if value is not None else 0
+
+    async def grow_partitions(self, key: str, wanted: int) -> int:
+        return int(await self._grow(keys=[key], args=[wanted]))
+
+    async def add(
+        self, stream: str, fields: Mapping[str, str | bytes], maxlen: int | None, approximate: bool
+    ) -> str:
+        entry_id = await self.client.xadd(
+            stream, _wire(fields), maxlen=maxlen, approximate=approximate
+        )
+        return text(entry_id)
+
+    async def add_many(
+        self,
+        items: Sequence[tuple[str, Mapping[str, str | bytes]]],
+        maxlen: int | None,
+        approximate: bool,
+    ) -> list[str]:
+        ids: list[str] = []
+        for start in range(0, len(items), PIPELINE_CHUNK):
+            pipe = self.client.pipeline(transaction=False)
+            for stream, fields in items[start : start + PIPELINE_CHUNK]:
+                pipe.xadd(stream, _wire(fields), maxlen=maxlen, approximate=approximate)
+            ids.extend(text(x) for x in await pipe.execute())
+        return ids
+
+    async def publish(self, channel: str, message: str) -> None:
+        await self.client.publish(channel, message)
+
+    def pubsub(self) -> AsyncPubSub:
+        return AsyncConnector.pubsub(self.client)
+
+    # -- group membership and leases ---------------------------------------------------
+
+    async def heartbeat(
+        self, keys: Sequence[str], consumer_id: str, token: str, ttl_ms: int, join: bool
+    ) -> _parse.HeartbeatReply:
+        reply = await self._heartbeat(
+            keys=list(keys), args=[consumer_id, token, ttl_ms, 1 if join else 0]
+        )
+        return _parse.HeartbeatReply(reply)
+
+    async def acquire(
+        self, keys: Sequence[str], consumer_id: str, token: str, ttl_ms: int, parts: Sequence[int]
+    ) -> _parse.AcquireReply:
+        reply = await self._acquire(keys=list(keys), args=[consumer_id, token, ttl_ms, *parts])
+        return _parse.AcquireReply(reply)
+
+    async def confirm(
+        self, leases: str, token: str, ttl_ms: int, consumer_id: str, partition: int
+    ) -> bool:
+        reply = await self._confirm(keys=[leases], args=[token, ttl_ms, consumer_id, partition])
+        return int(reply) == 1
+
+    async def release(self, leases: str, token: str, parts: Sequence[int]) -> int:
+        if not parts:
+            return 0
+        return int(await self._release(keys=[leases], args=[token, *parts]))
+
+    async def leave(self, keys: Sequence[str], consumer_id: str, token: str) -> None:
+        await self._leave(keys=list(keys), args=[consumer_id, token])
+
+    async def group_start(self, meta: str, start_from: str) -> str:
+        return text(await self._group_start(keys=[meta], args=[start_from]))
+
+    # -- streams -----------------------------------------------------------------------
+
+    async def ensure_group(self, stream: str, group: str, start_id: str) -> bool:
+        """Create ``group`` on ``stream`` (and the stream); False if it existed."""
+        try:
+            await self.client.xgroup_create(stream, group, id=start_id, mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" in str(exc):
+                return False
+            raise
+        return True
+
+    async def read(
+        self, stream: str, group: str, consumer: str, count: int, block_ms: int
+    ) -> list[StreamEntry]:
+        reply = await self.client.xreadgroup(
+            group, consumer, {stream: ">"}, count=count, block=block_ms
+        )
+        return _parse.read_entries(reply)
+
+    async def pending(self, stream: str, group: str, after: str, count: int) -> list[PendingEntry]:
+        """Pending entries with ids above ``after`` (exclusive), oldest first."""
+        low = "-" if after in ("", "0-0") else f"({after}"
+        reply = await self.client.xpending_range(stream, group, min=low, max="+", count=count)
+        return _parse.pending_range(reply)
+
+    async def pending_by_consumer(self, stream: str, group: str) -> dict[str, int]:
+        return _parse.pending_consumers(await self.client.xpending(stream, group))
+
+    async def claim(
+        self, stream: str, group: str, consumer: str, ids: Sequence[str]
+    ) -> list[StreamEntry]:
+        """Take ``ids`` into ``consumer``'s pending list (counts a delivery); deleted ones
+        are dropped from the pending list by Redis >= 7 and absent from the result."""
+        if not ids:
+            return []
+        reply = await self.client.xclaim(stream, group, consumer, 0, list(ids))
+        return _parse.entries(reply)
+
+    async def set_delivery_count(
+        self, stream: str, group: str, consumer: str, stream_id: str, count: int
+    ) -> None:
+        await self.client.xclaim(
+            stream, group, consumer, 0, [stream_id], retrycount=count, justid=True
+        )
+
+    async def ack(self, stream: str, group: str, ids: Sequence[str]) -> int:
+        if not ids:
+            return 0
+        return int(await self.client.xack(stream, group, *ids))
+
+    async def add_dead_letter(self, stream: str, fields: Mapping[str, str | bytes]) -> str:
+        return text(await self.client.xadd(stream, _wire(fields)))
+
+
+def _wire(fields: Mapping[str, str | bytes]) -> dict[FieldT, EncodableT]:
+    return {k: v for k, v in fields.items()}
+
+
+def pubsub_message(message: Any) -> str | None:
+    """The data of a pub/sub message dict, or None for no message."""
+    if not message or message.get("type") != "message":
+        return None
+    return text(message["data"])

@@ -1,0 +1,23 @@
+"""The exceptions redisaq raises; every one derives from RedisaqError."""
+
+from __future__ import annotations
+
+
+class RedisaqError(Exception):
+    """Base class of every error redisaq raises on purpose."""
+
+
+class PartitionKeyError(RedisaqError, ValueError):
+    """The payload lacks the field named by ``partition_key``."""
+
+
+class SerializationError(RedisaqError, ValueError):
+    """A payload could not be turned into (or read back from) its stream form."""
+
+
+class ConsumerFencedError(RedisaqError):
+    """A newer instance with the same ``consumer_id`` joined the group and took over."""
+
+
+class ConnectionFailedError(RedisaqError):
+    """Redis could not be reached after the allowed retries; ``__cause__`` holds the reason."""

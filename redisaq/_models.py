@@ -1,0 +1,150 @@
+"""Job, the stream-entry wire format, and dead-letter records (flavor-free)."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from ._serialization import Deserializer, json_loads
+
+Field = bytes | str
+
+# Stream entry fields written by the producer.
+F_ID = "id"
+F_PAYLOAD = "payload"
+F_ENQUEUED_AT = "enqueued_at"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One delivery of an enqueued job, as a handler sees it.
+
+    Attributes:
+        id: the job id given by the producer (stable across retries and requeues).
+        topic: the topic the job was enqueued to.
+        partition: the partition (stream) it was read from.
+        payload: the payload as enqueued.
+        enqueued_at: when the producer wrote it (UTC, timezone-aware).
+        attempt: 1 on the first delivery; counts deliveries by earlier owners too.
+        stream_id: the Redis stream entry id.
+    """
+
+    id: str
+    topic: str
+    partition: int
+    payload: dict[str, Any]
+    enqueued_at: datetime
+    attempt: int
+    stream_id: str
+
+
+@dataclass(frozen=True)
+class StreamEntry:
+    """A raw entry as read from a stream; ``fields`` is None when the entry was deleted."""
+
+    stream_id: str
+    fields: dict[str, bytes] | None
+
+
+@dataclass(frozen=True)
+class PendingEntry:
+    stream_id: str
+    consumer: str
+    delivery_count: int
+
+
+class DecodeError(Exception):
+    """An entry that is not a redisaq job; the message says why."""
+
+
+def text(value: Field) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def raw(value: Field) -> bytes:
+    return value if isinstance(value, bytes) else value.encode("utf-8")
+
+
+def encode_entry(job_id: str, body: str | bytes, enqueued_at: datetime) -> dict[str, str | bytes]:
+    return {F_ID: job_id, F_PAYLOAD: body, F_ENQUEUED_AT: enqueued_at.isoformat()}
+
+
+def decode_job(
+    entry: StreamEntry,
+    *,
+    topic: str,
+    partition: int,
+    attempt: int,
+    deserializer: Deserializer | None,
+) -> Job:
+    """Build the Job from ``entry`` or raise DecodeError naming what is wrong."""
+    fields = entry.fields
+    if fields is None:
+        raise DecodeError("entry was deleted from the stream")
+    missing = [f for f in (F_ID, F_PAYLOAD, F_ENQUEUED_AT) if f not in fields]
+    if missing:
+        raise DecodeError(f"missing field(s) {missing}; fields present: {sorted(fields)}")
+    try:
+        job_id = fields[F_ID].decode("utf-8")
+        enqueued_at = datetime.fromisoformat(fields[F_ENQUEUED_AT].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise DecodeError(f"bad id or enqueued_at: {exc}") from exc
+    if enqueued_at.tzinfo is None:
+        enqueued_at = enqueued_at.replace(tzinfo=timezone.utc)
+    try:
+        payload = (deserializer or json_loads)(fields[F_PAYLOAD])
+    except Exception as exc:  # any deserializer failure makes the entry junk
+        raise DecodeError(f"payload cannot be decoded: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(payload, Mapping):
+        raise DecodeError(f"payload decoded to {type(payload).__name__}, not a mapping")
+    return Job(
+        id=job_id,
+        topic=topic,
+        partition=partition,
+        payload=dict(payload),
+        enqueued_at=enqueued_at,
+        attempt=attempt,
+        stream_id=entry.stream_id,
+    )
+
+
+def dead_letter_fields(
+    *,
+    topic: str,
+    group: str,
+    partition: int,
+    consumer_id: str,
+    entry: StreamEntry,
+    attempts: int,
+    error_type: str,
+    error: str,
+    tb: str = "",
+) -> dict[str, str | bytes]:
+    """The dead-letter stream entry for ``entry``: where it came from and why it failed."""
+    fields = entry.fields or {}
+    record: dict[str, str | bytes] = {
+        "topic": topic,
+        "group": group,
+        "partition": str(partition),
+        "job_id": fields.get(F_ID, b""),
+        "stream_id": entry.stream_id,
+        "payload": fields.get(F_PAYLOAD, b""),
+        "enqueued_at": fields.get(F_ENQUEUED_AT, b""),
+        "error_type": error_type,
+        "error": error[:2000],
+        "traceback": tb[-4000:],
+        "attempts": str(attempts),
+        "failed_at": datetime.now(timezone.utc).isoformat(),
+        "consumer_id": consumer_id,
+    }
+    if F_PAYLOAD not in fields and fields:
+        # A foreign entry: keep its raw fields so nothing is lost.
+        record["raw_fields"] = repr({k: v for k, v in fields.items()})
+    return record
+
+
+def short_traceback(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=8))

@@ -1,0 +1,99 @@
+"""Turns redis-py replies into typed values (RESP2 or RESP3, bytes or str).
+
+The single parsing boundary: the rest of redisaq never sees an untyped reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ._models import PendingEntry, StreamEntry, raw, text
+
+
+def _fields(value: Any) -> dict[str, bytes] | None:
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        return {text(k): raw(v) for k, v in value.items()}
+    items = list(value)
+    return {text(items[i]): raw(items[i + 1]) for i in range(0, len(items) - 1, 2)}
+
+
+def entries(reply: Any) -> list[StreamEntry]:
+    """Entries from an XCLAIM/XRANGE-style reply: a list of (id, fields)."""
+    out: list[StreamEntry] = []
+    for item in reply or ():
+        if item is None or item[0] is None:
+            continue
+        out.append(StreamEntry(text(item[0]), _fields(item[1])))
+    return out
+
+
+def read_entries(reply: Any) -> list[StreamEntry]:
+    """Entries of the one stream an XREADGROUP asked for (RESP2 list or RESP3 dict)."""
+    if not reply:
+        return []
+    values = list(reply.values()) if isinstance(reply, Mapping) else [pair[1] for pair in reply]
+    out: list[StreamEntry] = []
+    for value in values:
+        # Some redis-py response modes wrap the entry list once more.
+        if value and isinstance(value[0], list) and value[0] and isinstance(value[0][0], tuple):
+            value = value[0]
+        out.extend(entries(value))
+    return out
+
+
+def pending_range(reply: Any) -> list[PendingEntry]:
+    out: list[PendingEntry] = []
+    for item in reply or ():
+        if isinstance(item, Mapping):
+            out.append(
+                PendingEntry(
+                    text(item["message_id"]), text(item["consumer"]), int(item["times_delivered"])
+                )
+            )
+        else:
+            out.append(PendingEntry(text(item[0]), text(item[1]), int(item[3])))
+    return out
+
+
+def pending_consumers(reply: Any) -> dict[str, int]:
+    """Pending counts per consumer from the summary form of XPENDING."""
+    if isinstance(reply, Mapping):
+        return {text(c["name"]): int(c["pending"]) for c in reply.get("consumers") or ()}
+    return {text(name): int(count) for name, count in (reply[3] or ())}
+
+
+def ints(reply: Any) -> list[int]:
+    return [int(x) for x in reply or ()]
+
+
+def strings(reply: Sequence[Any]) -> list[str]:
+    return [text(x) for x in reply]
+
+
+class HeartbeatReply:
+    """What the heartbeat script saw: fencing, server time, leases held, live members."""
+
+    __slots__ = ("fenced", "now_ms", "held", "members")
+
+    def __init__(self, reply: Any) -> None:
+        self.fenced = int(reply[0]) == 0
+        self.now_ms = int(reply[1])
+        self.held: set[int] = set(ints(reply[2])) if not self.fenced else set()
+        flat = strings(reply[3]) if not self.fenced else []
+        self.members: dict[str, float] = {
+            flat[i]: float(flat[i + 1]) for i in range(0, len(flat) - 1, 2)
+        }
+
+
+class AcquireReply:
+    """Leases taken, and when the earliest lease still held by another member expires."""
+
+    __slots__ = ("now_ms", "acquired", "blocked_until_ms")
+
+    def __init__(self, reply: Any) -> None:
+        self.now_ms = int(reply[0])
+        self.acquired: set[int] = set(ints(reply[1]))
+        self.blocked_until_ms = int(reply[2])

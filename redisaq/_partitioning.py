@@ -1,0 +1,44 @@
+"""Which partition a job goes to: a stable hash of the key value, or round-robin."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+from ._errors import PartitionKeyError
+
+
+def key_bytes(value: Any) -> bytes:
+    """Canonical bytes of a partition-key value: the string itself, else compact JSON."""
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def partition_for_value(value: Any, partitions: int) -> int:
+    """CRC-32 of the canonical bytes modulo the count: the same in every process and run."""
+    return zlib.crc32(key_bytes(value)) % partitions
+
+
+def partition_for_payload(payload: Mapping[str, Any], field: str, partitions: int) -> int:
+    """Partition of ``payload`` by its ``field``; PartitionKeyError if the field is absent."""
+    if field not in payload:
+        raise PartitionKeyError(
+            f"payload has no field {field!r} (partition_key={field!r}); "
+            f"add the field or enqueue without partition_key"
+        )
+    return partition_for_value(payload[field], partitions)
+
+
+class RoundRobin:
+    """Hands out partitions in turn; thread-safety is not needed (one producer, one caller)."""
+
+    def __init__(self) -> None:
+        self._next = 0
+
+    def take(self, partitions: int, count: int = 1) -> list[int]:
+        start = self._next
+        self._next = (start + count) % max(partitions, 1)
+        return [(start + i) % partitions for i in range(count)]

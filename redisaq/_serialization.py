@@ -1,0 +1,35 @@
+"""Payload <-> bytes. JSON by default: data only, never code (no pickle)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ._errors import SerializationError
+
+Serializer = Callable[[Mapping[str, Any]], str | bytes]
+Deserializer = Callable[[bytes], Mapping[str, Any]]
+
+
+def json_dumps(payload: Mapping[str, Any]) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def json_loads(data: bytes) -> Mapping[str, Any]:
+    value = json.loads(data)
+    if not isinstance(value, dict):
+        raise ValueError(f"payload is a JSON {type(value).__name__}, not an object")
+    return value
+
+
+def serialize(payload: object, serializer: Serializer | None) -> str | bytes:
+    """The stored form of ``payload``; SerializationError says what is wrong with it."""
+    if not isinstance(payload, Mapping):
+        raise SerializationError(
+            f"payload must be a mapping (a dict of JSON values), got {type(payload).__name__}"
+        )
+    try:
+        return (serializer or json_dumps)(payload)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise SerializationError(f"payload cannot be serialized: {exc}") from exc
