@@ -4,30 +4,49 @@ from redisaq import Producer, Consumer, Job                # asyncio
 from redisaq import SyncProducer, SyncConsumer             # blocking
 """
 
+from ._async.admin import AsyncAdmin as Admin
 from ._async.consumer import AsyncConsumer as Consumer
+from ._async.dead_letters import AsyncDeadLetters as DeadLetters
 from ._async.producer import AsyncProducer as Producer
 from ._errors import (
     ConnectionFailedError,
     ConsumerFencedError,
     PartitionKeyError,
     RedisaqError,
+    Reject,
+    Retry,
     SerializationError,
 )
-from ._models import Job
+from ._info import GroupInfo, GroupPartitionInfo, MemberInfo, PartitionInfo, TopicInfo
+from ._models import DeadLetter, Job
+from ._sync.admin import SyncAdmin
 from ._sync.consumer import SyncConsumer
+from ._sync.dead_letters import SyncDeadLetters
 from ._sync.producer import SyncProducer
 from ._version import __version__
 
 __all__ = [
+    "Admin",
     "ConnectionFailedError",
     "Consumer",
     "ConsumerFencedError",
+    "DeadLetter",
+    "DeadLetters",
+    "GroupInfo",
+    "GroupPartitionInfo",
     "Job",
+    "MemberInfo",
+    "PartitionInfo",
     "PartitionKeyError",
     "Producer",
     "RedisaqError",
+    "Reject",
+    "Retry",
     "SerializationError",
+    "SyncAdmin",
     "SyncConsumer",
+    "SyncDeadLetters",
     "SyncProducer",
+    "TopicInfo",
     "__version__",
 ]

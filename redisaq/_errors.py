@@ -21,3 +21,20 @@ class ConsumerFencedError(RedisaqError):
 
 class ConnectionFailedError(RedisaqError):
     """Redis could not be reached after the allowed retries; ``__cause__`` holds the reason."""
+
+
+class Reject(RedisaqError):
+    """Raise from a handler to dead-letter the job at once, without further retries."""
+
+
+class Retry(RedisaqError):
+    """Raise from a handler to retry the job after ``after`` seconds instead of the backoff.
+
+    The attempt still counts against ``max_retries``.
+    """
+
+    def __init__(self, message: str = "retry requested", *, after: float = 0.0) -> None:
+        super().__init__(message)
+        if after < 0:
+            raise ValueError(f"Retry(after=...) must be >= 0 seconds, got {after!r}")
+        self.after = after

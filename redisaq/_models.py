@@ -148,3 +148,75 @@ def dead_letter_fields(
 
 def short_traceback(exc: BaseException) -> str:
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=8))
+
+
+# Set on jobs put back by the dead-letter tools: only this group handles them again;
+# other groups of the topic acknowledge and skip them.
+F_ONLY_GROUP = "only_group"
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One entry of the dead-letter stream.
+
+    Attributes:
+        id: its id in the dead-letter stream.
+        topic, group, partition: where the job failed.
+        job_id, stream_id: the job and its entry in the partition stream.
+        payload: the payload exactly as enqueued (raw; not decoded: it may be junk).
+        error_type, error, traceback: why it failed.
+        attempts: how many deliveries it had.
+        failed_at: when it was dead-lettered (ISO 8601, UTC).
+        consumer_id: the consumer that dead-lettered it.
+        enqueued_at: the original enqueue time (ISO 8601), empty for foreign entries.
+    """
+
+    id: str
+    topic: str
+    group: str
+    partition: int
+    job_id: str
+    stream_id: str
+    payload: bytes
+    error_type: str
+    error: str
+    traceback: str
+    attempts: int
+    failed_at: str
+    consumer_id: str
+    enqueued_at: str
+
+    @classmethod
+    def from_entry(cls, entry: StreamEntry) -> DeadLetter:
+        f = entry.fields or {}
+
+        def get(name: str) -> str:
+            return f.get(name, b"").decode("utf-8", "replace")
+
+        def number(name: str) -> int:
+            value = get(name)
+            return int(value) if value.lstrip("-").isdigit() else -1
+
+        return cls(
+            id=entry.stream_id,
+            topic=get("topic"),
+            group=get("group"),
+            partition=number("partition"),
+            job_id=get("job_id"),
+            stream_id=get("stream_id"),
+            payload=f.get("payload", b""),
+            error_type=get("error_type"),
+            error=get("error"),
+            traceback=get("traceback"),
+            attempts=number("attempts"),
+            failed_at=get("failed_at"),
+            consumer_id=get("consumer_id"),
+            enqueued_at=get("enqueued_at"),
+        )
+
+    def requeueable(self) -> bool:
+        """Only entries that were real jobs can go back to their topic."""
+        return bool(self.job_id and self.payload and self.topic and self.partition >= 0)
+
+    def matches(self, topic: str | None, group: str | None) -> bool:
+        return (topic is None or self.topic == topic) and (group is None or self.group == group)

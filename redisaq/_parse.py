@@ -97,3 +97,37 @@ class AcquireReply:
         self.now_ms = int(reply[0])
         self.acquired: set[int] = set(ints(reply[1]))
         self.blocked_until_ms = int(reply[2])
+
+
+class GroupState:
+    """One consumer group of a stream, from XINFO GROUPS."""
+
+    __slots__ = ("name", "pending", "last_delivered", "lag")
+
+    def __init__(self, name: str, pending: int, last_delivered: str, lag: int | None) -> None:
+        self.name, self.pending, self.last_delivered, self.lag = name, pending, last_delivered, lag
+
+
+def groups(reply: Any) -> list[GroupState]:
+    out: list[GroupState] = []
+    for item in reply or ():
+        info = (
+            {text(k): v for k, v in item.items()}
+            if isinstance(item, Mapping)
+            else {text(item[i]): item[i + 1] for i in range(0, len(item) - 1, 2)}
+        )
+        lag = info.get("lag")
+        out.append(
+            GroupState(
+                text(info["name"]),
+                int(info.get("pending") or 0),
+                text(info.get("last-delivered-id") or "0-0"),
+                int(lag) if lag is not None else None,
+            )
+        )
+    return out
+
+
+def scored(reply: Any) -> dict[str, float]:
+    """member -> score from ZRANGE ... WITHSCORES."""
+    return {text(member): float(score) for member, score in reply or ()}

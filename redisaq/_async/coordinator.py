@@ -113,6 +113,8 @@ class AsyncCoordinator:
         self._prune()
         self.members = sorted(beat.members)
         if stopping:
+            for worker, _ in self.workers.values():
+                worker.release.set()  # cuts retry waits short
             return DRAIN_POLL
         if self._start_id is None:
             self._start_id = await self._store.group_start(self._keys.meta, self._config.start_from)

@@ -60,18 +60,17 @@ class AsyncPartitionWorker:
         self._block_ms = max(1, int(block * 1000))
 
     def halted(self) -> bool:
-        return self.release.is_set() or self._consumer_stop.is_set() or self.lease.lost
+        """True once the partition must be let go: no new job may start."""
+        return self.release.is_set() or self._consumer_stop.is_set() or not self.lease.valid()
 
     async def run(self) -> None:
         failures = 0
         next_sweep = 0.0
         recovered = False
+        # Runs until asked to let go or until the lease is not surely held (say, Redis
+        # was unreachable): the coordinator then starts a new worker once it holds the
+        # lease again, which first claims what this one left pending.
         while not self.halted():
-            if not self.lease.valid():
-                # Not renewed in time (Redis unreachable?): wait for the coordinator to
-                # renew it or to declare it lost.
-                await self._consumer_stop.wait(self._config.poll_timeout / 4)
-                continue
             try:
                 if not recovered:
                     await self._store.ensure_group(self._stream, self._config.group, self._start_id)
@@ -118,7 +117,7 @@ class AsyncPartitionWorker:
     async def _recover(self, *, others_only: bool) -> None:
         """Claim and handle the pending entries of the partition, oldest first."""
         after = "0-0"
-        while not self.halted() and self.lease.valid():
+        while not self.halted():
             page = await self._store.pending(self._stream, self._config.group, after, CLAIM_PAGE)
             if not page:
                 return
@@ -149,7 +148,7 @@ class AsyncPartitionWorker:
 
     async def _handle(self, entries: list[StreamEntry], attempts: dict[str, int]) -> None:
         done = await self._dispatcher.handle(
-            self.partition, entries, attempts, self.lease, self.halted
+            self.partition, entries, attempts, self.release, self.halted
         )
         if done:
             await self._ack(done)

@@ -161,6 +161,45 @@ class AsyncStore:
             return 0
         return int(await self.client.xack(stream, group, *ids))
 
+    async def range(self, stream: str, after: str, count: int) -> list[StreamEntry]:
+        """Up to ``count`` entries from ``after`` (an XRANGE bound: ``-``, ``(id``, ``id``)."""
+        return _parse.entries(await self.client.xrange(stream, min=after, max="+", count=count))
+
+    async def length(self, stream: str) -> int:
+        return int(await self.client.xlen(stream))
+
+    async def delete_entries(self, stream: str, ids: Sequence[str]) -> int:
+        if not ids:
+            return 0
+        return int(await self.client.xdel(stream, *ids))
+
+    # -- inspection and administration -----------------------------------------------
+
+    async def server_time_ms(self) -> int:
+        seconds, micros = await self.client.time()
+        return int(seconds) * 1000 + int(micros) // 1000
+
+    async def scores(self, key: str) -> dict[str, float]:
+        return _parse.scored(await self.client.zrange(key, 0, -1, withscores=True))
+
+    async def hash(self, key: str) -> dict[str, str]:
+        reply = await self.client.hgetall(key)
+        return {text(k): text(v) for k, v in reply.items()}
+
+    async def groups(self, stream: str) -> list[_parse.GroupState]:
+        try:
+            return _parse.groups(await self.client.xinfo_groups(stream))
+        except ResponseError as exc:
+            if "no such key" in str(exc).lower():
+                return []
+            raise
+
+    async def set_group_position(self, stream: str, group: str, last_id: str) -> None:
+        await self.client.xgroup_setid(stream, group, last_id)
+
+    async def keys(self, pattern: str) -> list[str]:
+        return sorted([text(k) async for k in self.client.scan_iter(match=pattern, count=1000)])
+
     async def add_dead_letter(self, stream: str, fields: Mapping[str, str | bytes]) -> str:
         return text(await self.client.xadd(stream, _wire(fields)))
 

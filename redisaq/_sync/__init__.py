@@ -2,7 +2,9 @@
 # Edit the async source and run: python scripts/unasync.py
 """The asyncio implementation: the source the sync flavor is generated from."""
 
+from .admin import SyncAdmin
 from .consumer import SyncConsumer
+from .dead_letters import SyncDeadLetters
 from .producer import SyncProducer
 
-__all__ = ["SyncConsumer", "SyncProducer"]
+__all__ = ["SyncAdmin", "SyncConsumer", "SyncDeadLetters", "SyncProducer"]

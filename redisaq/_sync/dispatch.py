@@ -17,12 +17,22 @@ from dataclasses import replace
 from .._backoff import retry_delay
 from .._concurrency import SyncEvent
 from .._config import ConsumerConfig
-from .._lease import Lease
-from .._models import DecodeError, Job, StreamEntry, dead_letter_fields, decode_job, short_traceback
+from .._errors import Reject, Retry
+from .._models import (
+    F_ONLY_GROUP,
+    DecodeError,
+    Job,
+    StreamEntry,
+    dead_letter_fields,
+    decode_job,
+    short_traceback,
+)
 from .._types import SyncBatchHandler, SyncHandler
 from .store import SyncStore
 
 log = logging.getLogger("redisaq.consumer")
+
+Halted = Callable[[], bool]
 
 
 class SyncDispatcher:
@@ -40,7 +50,8 @@ class SyncDispatcher:
         self._store = store
         self._stop = stop
         self._process_job = process_job
-        self._process_batch = process_batch
+        self._batched = process_batch is not None
+        self._call: SyncBatchHandler = process_batch or self._one
         self._entries: dict[str, StreamEntry] = {}  # the batch in hand, for dead letters
 
     def handle(
@@ -48,27 +59,28 @@ class SyncDispatcher:
         partition: int,
         entries: list[StreamEntry],
         attempts: Mapping[str, int],
-        lease: Lease,
-        halted: Callable[[], bool],
+        wake: SyncEvent,
+        halted: Halted,
     ) -> list[str]:
         """Handle ``entries`` in order; return the ids that are done (to acknowledge).
 
-        Stops early, leaving the rest pending, once ``halted()`` or the lease is not valid.
+        Stops early, leaving the rest pending, once ``halted()`` (which covers the lease).
+        ``wake`` is set when the partition must be let go; it cuts retry waits short.
         """
         done: list[str] = []
         jobs: list[Job] = []
         self._entries = {entry.stream_id: entry for entry in entries}
         for entry in entries:
-            if halted() or not lease.valid():
+            if halted():
                 break
             job = self._admit(partition, entry, attempts.get(entry.stream_id, 1))
             if job is None:
                 done.append(entry.stream_id)
-            elif self._process_batch is not None:
+            elif self._batched:
                 jobs.append(job)
-            elif self._run_one(job, lease, halted):
+            elif self._run([job], self._call, wake, halted):
                 done.append(entry.stream_id)
-        if jobs and self._run_batch(jobs, lease, halted):
+        if jobs and self._run(jobs, self._call, wake, halted):
             done.extend(job.stream_id for job in jobs)
         return done
 
@@ -82,6 +94,9 @@ class SyncDispatcher:
                 entry.stream_id,
             )
             return None
+        only = entry.fields.get(F_ONLY_GROUP)
+        if only is not None and only != self._config.group.encode():
+            return None  # requeued from another group's dead letters: not ours to run
         try:
             job = decode_job(
                 entry,
@@ -111,44 +126,41 @@ class SyncDispatcher:
             return None
         return job
 
-    def _run_one(self, job: Job, lease: Lease, halted: Callable[[], bool]) -> bool:
-        """Run the handler with retries; True when the job is done (handled or dead)."""
+    def _one(self, jobs: list[Job]) -> None:
         handler = self._process_job
         assert handler is not None
-        while True:
-            try:
-                handler(job)
-                return True
-            except Exception as exc:
-                if job.attempt > self._config.max_retries:
-                    self._fail(job, exc)
-                    return True
-                if not self._before_retry([job], exc, lease, halted):
-                    return False
-                job = replace(job, attempt=job.attempt + 1)
+        handler(jobs[0])
 
-    def _run_batch(self, jobs: list[Job], lease: Lease, halted: Callable[[], bool]) -> bool:
-        handler = self._process_batch
-        assert handler is not None
+    def _run(
+        self, jobs: list[Job], call: SyncBatchHandler, wake: SyncEvent, halted: Halted
+    ) -> bool:
+        """Call the handler, retrying in place; True when the jobs are done (handled or dead)."""
         while True:
             try:
-                handler(jobs)
+                call(jobs)
                 return True
             except Exception as exc:
-                if max(job.attempt for job in jobs) > self._config.max_retries:
+                last = max(job.attempt for job in jobs) > self._config.max_retries
+                if last or isinstance(exc, Reject):
                     for job in jobs:
                         self._fail(job, exc)
                     return True
-                if not self._before_retry(jobs, exc, lease, halted):
+                if not self._before_retry(jobs, exc, wake, halted):
                     return False
                 jobs = [replace(job, attempt=job.attempt + 1) for job in jobs]
 
     def _before_retry(
-        self, jobs: list[Job], exc: Exception, lease: Lease, halted: Callable[[], bool]
+        self, jobs: list[Job], exc: Exception, wake: SyncEvent, halted: Halted
     ) -> bool:
-        """Wait the backoff and record the coming attempt in Redis; False to give up now."""
+        """Wait the backoff and record the coming attempt in Redis; False to give up now.
+
+        A job given up on stays pending with its delivery count, for the next owner.
+        """
         attempt = max(job.attempt for job in jobs)
-        delay = retry_delay(self._config.retry_backoff, attempt)
+        if isinstance(exc, Retry):
+            delay = exc.after
+        else:
+            delay = retry_delay(self._config.retry_backoff, attempt)
         log.warning(
             "job %s failed on attempt %d (%s: %s); retrying in %.2fs",
             ",".join(j.id for j in jobs),
@@ -157,9 +169,9 @@ class SyncDispatcher:
             exc,
             delay,
         )
-        if delay > 0 and self._stop.wait(delay):
-            return False  # left pending: the next owner retries it
-        if halted() or not lease.valid():
+        if delay > 0:
+            wake.wait(delay)
+        if halted():
             return False
         for job in jobs:
             stream = self._config.topic_keys.stream(job.partition)

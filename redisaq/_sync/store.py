@@ -163,6 +163,45 @@ class SyncStore:
             return 0
         return int(self.client.xack(stream, group, *ids))
 
+    def range(self, stream: str, after: str, count: int) -> list[StreamEntry]:
+        """Up to ``count`` entries from ``after`` (an XRANGE bound: ``-``, ``(id``, ``id``)."""
+        return _parse.entries(self.client.xrange(stream, min=after, max="+", count=count))
+
+    def length(self, stream: str) -> int:
+        return int(self.client.xlen(stream))
+
+    def delete_entries(self, stream: str, ids: Sequence[str]) -> int:
+        if not ids:
+            return 0
+        return int(self.client.xdel(stream, *ids))
+
+    # -- inspection and administration -----------------------------------------------
+
+    def server_time_ms(self) -> int:
+        seconds, micros = self.client.time()
+        return int(seconds) * 1000 + int(micros) // 1000
+
+    def scores(self, key: str) -> dict[str, float]:
+        return _parse.scored(self.client.zrange(key, 0, -1, withscores=True))
+
+    def hash(self, key: str) -> dict[str, str]:
+        reply = self.client.hgetall(key)
+        return {text(k): text(v) for k, v in reply.items()}
+
+    def groups(self, stream: str) -> list[_parse.GroupState]:
+        try:
+            return _parse.groups(self.client.xinfo_groups(stream))
+        except ResponseError as exc:
+            if "no such key" in str(exc).lower():
+                return []
+            raise
+
+    def set_group_position(self, stream: str, group: str, last_id: str) -> None:
+        self.client.xgroup_setid(stream, group, last_id)
+
+    def keys(self, pattern: str) -> list[str]:
+        return sorted([text(k) for k in self.client.scan_iter(match=pattern, count=1000)])
+
     def add_dead_letter(self, stream: str, fields: Mapping[str, str | bytes]) -> str:
         return text(self.client.xadd(stream, _wire(fields)))
 
