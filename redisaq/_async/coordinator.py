@@ -56,6 +56,7 @@ class AsyncCoordinator:
         self._channel = config.topic_keys.events
         self._pubsub: AsyncPubSub | None = None
         self._start_id: str | None = None
+        self._partitions = 0  # highest partition count seen
         self.workers: dict[int, tuple[AsyncPartitionWorker, AsyncTask]] = {}
         self.members: list[str] = []
         self.fenced = False
@@ -118,7 +119,7 @@ class AsyncCoordinator:
             return DRAIN_POLL
         if self._start_id is None:
             self._start_id = await self._store.group_start(self._keys.meta, self._config.start_from)
-        count = max(1, await self._store.partition_count(self._config.topic_keys.partitions))
+        count = await self._partition_count()
         wanted = assign(beat.members, count, self._consumer_id)
         for partition, (worker, _) in self.workers.items():
             if partition not in wanted and not worker.release.is_set():
@@ -134,6 +135,22 @@ class AsyncCoordinator:
         if set(self.workers) != wanted:
             wait = min(wait, SETTLE_POLL)
         return max(wait, 0.001)
+
+    async def _partition_count(self) -> int:
+        """The topic's partition count; it only grows, so a smaller stored value means the
+        key was lost (FLUSHALL, a restart without persistence): put back what we knew."""
+        key = self._config.topic_keys.partitions
+        stored = await self._store.partition_count(key)
+        if stored < self._partitions:
+            log.warning(
+                "partition count of %s went from %d to %d; restoring it",
+                self._config.topic,
+                self._partitions,
+                stored,
+            )
+            stored = await self._store.grow_partitions(key, self._partitions)
+        self._partitions = max(1, stored)
+        return self._partitions
 
     async def _acquire(self, need: list[int]) -> float:
         """Take the free leases among ``need``; returns how long until one we wait for expires."""

@@ -83,7 +83,9 @@ class AsyncPartitionWorker:
                     await self._read()
                 failures = 0
             except ResponseError as exc:
-                if "NOGROUP" not in str(exc):
+                # NOGROUP: the group or stream was deleted (DEL, FLUSHDB, a restart without
+                # persistence); UNBLOCKED: it was deleted while a read was blocked on it.
+                if "NOGROUP" not in str(exc) and "UNBLOCKED" not in str(exc):
                     raise
                 log.warning(
                     "group %s on %s is gone (deleted or flushed); recreating it",

@@ -152,6 +152,7 @@ class AsyncProducer:
                 # same job (same id) twice. Delivery is at least once anyway.
                 if attempt == WRITE_ATTEMPTS or await self._closed.wait(0.1 * attempt):
                     raise self._unreachable(exc) from exc
+                self._count_checked = float("-inf")  # Redis may have restarted empty
                 log.warning("enqueue to %s failed (%s); retrying", self._keys.topic, exc)
         raise RedisaqError("unreachable")  # pragma: no cover - the loop returns or raises
 
@@ -181,8 +182,9 @@ class AsyncProducer:
         store = await self._open()
         with self._errors():
             count = await store.partition_count(self._keys.partitions)
-            if count < self.config.partitions:
-                count = await store.grow_partitions(self._keys.partitions, self.config.partitions)
+            wanted = max(self.config.partitions, self._count)  # the count only grows
+            if count < wanted:
+                count = await store.grow_partitions(self._keys.partitions, wanted)
         self._count, self._count_checked = count, time.monotonic()
         return count
 
