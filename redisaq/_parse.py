@@ -81,7 +81,7 @@ class HeartbeatReply:
     def __init__(self, reply: Any) -> None:
         self.fenced = int(reply[0]) == 0
         self.now_ms = int(reply[1])
-        self.held: set[int] = set(ints(reply[2])) if not self.fenced else set()
+        self.held: set[int] = set(ints(reply[2])) if len(reply) > 2 else set()
         flat = strings(reply[3]) if not self.fenced else []
         self.members: dict[str, float] = {
             flat[i]: float(flat[i + 1]) for i in range(0, len(flat) - 1, 2)

@@ -2,8 +2,8 @@
 Cluster hash tag, so every script runs in a single slot.
 
 Time is Redis's own clock (TIME), so members on machines with skewed clocks agree.
-A lease value is "expiry_ms:token:consumer_id"; a lease is held while its expiry is in
-the future and its token is still the registered instance of its consumer_id.
+A lease value is "expiry_ms:token:consumer_id"; a lease is held by the instance with
+that token until its expiry, unless that instance releases it first.
 """
 
 from __future__ import annotations
@@ -17,21 +17,23 @@ end
 """
 
 # KEYS members, instances, leases; ARGV consumer_id, token, ttl_ms, join(0|1)
-# Returns {1, now, held partitions, members+scores} or {0, now} when fenced.
+# Returns {1, now, held partitions, members+scores}, or {0, now, held partitions} when
+# fenced: a fenced instance is no member any more, but it keeps the leases it holds until
+# its workers have finished their in-flight jobs and released them.
 HEARTBEAT = (
     _NOW
     + """
 local cid, token, ttl, join = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
 local current = redis.call('HGET', KEYS[2], cid)
-if current and current ~= token and not join then
-  return {0, now}
+local fenced = current and current ~= token and not join
+if not fenced then
+  if current ~= token then redis.call('HSET', KEYS[2], cid, token) end
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do
+    if m ~= cid then redis.call('HDEL', KEYS[2], m) end
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+  redis.call('ZADD', KEYS[1], now + ttl, cid)
 end
-if current ~= token then redis.call('HSET', KEYS[2], cid, token) end
-for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do
-  if m ~= cid then redis.call('HDEL', KEYS[2], m) end
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-redis.call('ZADD', KEYS[1], now + ttl, cid)
 local held = {}
 local all = redis.call('HGETALL', KEYS[3])
 for i = 1, #all, 2 do
@@ -41,12 +43,16 @@ for i = 1, #all, 2 do
     table.insert(held, tonumber(all[i]))
   end
 end
+if fenced then return {0, now, held} end
 return {1, now, held, redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')}
 """
 )
 
 # KEYS instances, leases; ARGV consumer_id, token, ttl_ms, partition...
-# Takes each free lease. Returns {now, acquired partitions, earliest expiry of a blocker}.
+# Takes each free lease: absent, expired or already ours. An unexpired lease of another
+# instance is never taken, even if that instance was fenced or its member entry expired:
+# it may still be running a job of the partition (it releases the lease when done).
+# Returns {now, acquired partitions, earliest expiry of a blocker}.
 ACQUIRE = (
     _NOW
     + """
@@ -57,9 +63,9 @@ for i = 4, #ARGV do
   local v = redis.call('HGET', KEYS[2], ARGV[i])
   local free = true
   if v then
-    local exp, tok, owner = string.match(v, '^(%d+):([^:]*):(.*)$')
+    local exp, tok = string.match(v, '^(%d+):([^:]*):')
     exp = tonumber(exp)
-    if tok ~= token and exp > now and redis.call('HGET', KEYS[1], owner) == tok then
+    if tok ~= token and exp > now then
       free = false
       if wait == 0 or exp < wait then wait = exp end
     end

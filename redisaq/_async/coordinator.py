@@ -100,6 +100,8 @@ class AsyncCoordinator:
         )
         if beat.fenced:
             self._fence()
+            self._renew(beat.held, sent)  # held until the in-flight jobs are done
+            self._prune()
             return DRAIN_POLL
         if not self.joined:
             self.joined = True
@@ -149,8 +151,8 @@ class AsyncCoordinator:
                 stored,
             )
             stored = await self._store.grow_partitions(key, self._partitions)
-        self._partitions = max(1, stored)
-        return self._partitions
+        self._partitions = stored
+        return max(1, stored)  # a topic no producer has written to yet has one partition
 
     async def _acquire(self, need: list[int]) -> float:
         """Take the free leases among ``need``; returns how long until one we wait for expires."""
@@ -198,9 +200,10 @@ class AsyncCoordinator:
                 self._consumer_id,
             )
         self.fenced = True
+        # Like a stop: finish the in-flight job, acknowledge it, release the lease. The
+        # newer instance cannot take a lease this one still holds, so it waits for that.
         for worker, _ in self.workers.values():
-            worker.lease.lost = True
-        self._prune()
+            worker.release.set()
 
     async def _leave(self) -> None:
         try:

@@ -102,6 +102,8 @@ class SyncCoordinator:
         )
         if beat.fenced:
             self._fence()
+            self._renew(beat.held, sent)  # held until the in-flight jobs are done
+            self._prune()
             return DRAIN_POLL
         if not self.joined:
             self.joined = True
@@ -151,8 +153,8 @@ class SyncCoordinator:
                 stored,
             )
             stored = self._store.grow_partitions(key, self._partitions)
-        self._partitions = max(1, stored)
-        return self._partitions
+        self._partitions = stored
+        return max(1, stored)  # a topic no producer has written to yet has one partition
 
     def _acquire(self, need: list[int]) -> float:
         """Take the free leases among ``need``; returns how long until one we wait for expires."""
@@ -200,9 +202,10 @@ class SyncCoordinator:
                 self._consumer_id,
             )
         self.fenced = True
+        # Like a stop: finish the in-flight job, acknowledge it, release the lease. The
+        # newer instance cannot take a lease this one still holds, so it waits for that.
         for worker, _ in self.workers.values():
-            worker.lease.lost = True
-        self._prune()
+            worker.release.set()
 
     def _leave(self) -> None:
         try:
