@@ -18,6 +18,7 @@ from ._errors import (
     SerializationError,
 )
 from ._info import GroupInfo, GroupPartitionInfo, MemberInfo, PartitionInfo, TopicInfo
+from ._metrics import ConsumerHooks, Metrics, MetricsSnapshot
 from ._models import DeadLetter, Job
 from ._sync.admin import SyncAdmin
 from ._sync.consumer import SyncConsumer
@@ -30,12 +31,15 @@ __all__ = [
     "ConnectionFailedError",
     "Consumer",
     "ConsumerFencedError",
+    "ConsumerHooks",
     "DeadLetter",
     "DeadLetters",
     "GroupInfo",
     "GroupPartitionInfo",
     "Job",
     "MemberInfo",
+    "Metrics",
+    "MetricsSnapshot",
     "PartitionInfo",
     "PartitionKeyError",
     "Producer",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from types import TracebackType
 
 from .._backoff import DEFAULT_BASE, RetryBackoff
@@ -16,6 +17,7 @@ from .._concurrency import AsyncEvent, AsyncTask
 from .._config import ConsumerConfig, default_consumer_id
 from .._errors import ConsumerFencedError, RedisaqError
 from .._lease import Lease
+from .._metrics import ConsumerHooks, HookChain, Metrics
 from .._redis import AsyncConnector, AsyncRedis
 from .._serialization import Deserializer
 from .._types import AsyncBatchHandler, AsyncCallables, AsyncHandler
@@ -59,6 +61,7 @@ class AsyncConsumer:
         start_from: str = "earliest",
         deserializer: Deserializer | None = None,
         block_timeout: float = 1.0,
+        hooks: Sequence[ConsumerHooks] = (),
     ) -> None:
         if (process_job is None) == (process_batch is None):
             raise ValueError("give exactly one of process_job= or process_batch=")
@@ -89,6 +92,9 @@ class AsyncConsumer:
         self._token = uuid.uuid4().hex
         self._stop = AsyncEvent()
         self._coordinator: AsyncCoordinator | None = None
+        self.metrics = Metrics()
+        """Counters of this consumer: ``consumer.metrics.snapshot()``."""
+        self._hooks = HookChain([self.metrics, *hooks])
 
     def __repr__(self) -> str:
         return (
@@ -150,6 +156,7 @@ class AsyncConsumer:
             store,
             self._stop,
             lambda lease, start_id: self._worker(store, lease, start_id),
+            self._hooks,
         )
         self._coordinator = coordinator
         task = AsyncTask(f"redisaq:{self.config.topic}:coordinator", coordinator.run)
@@ -179,6 +186,7 @@ class AsyncConsumer:
             self._stop,
             self._process_job,
             self._process_batch,
+            self._hooks,
         )
         return AsyncPartitionWorker(
             self.config,

@@ -24,6 +24,7 @@ from .._backoff import reconnect_delay
 from .._concurrency import AsyncEvent, AsyncTask
 from .._config import ConsumerConfig
 from .._lease import Lease
+from .._metrics import ConsumerHooks
 from .._redis import AsyncConnector, AsyncPubSub
 from .partition import AsyncPartitionWorker
 from .store import AsyncStore, pubsub_message
@@ -43,7 +44,10 @@ class AsyncCoordinator:
         store: AsyncStore,
         stop: AsyncEvent,
         make_worker: Callable[[Lease, str], AsyncPartitionWorker],
+        hooks: ConsumerHooks,
     ) -> None:
+        self._hooks = hooks
+        self._reported: list[int] = []  # the partitions last reported to on_rebalance
         self._config = config
         self._consumer_id = consumer_id
         self._token = token
@@ -72,6 +76,7 @@ class AsyncCoordinator:
                 try:
                     wait = await self._tick()
                     failures = 0
+                    self._report()
                 except RedisError as exc:
                     failures += 1
                     wait = reconnect_delay(failures)
@@ -137,6 +142,13 @@ class AsyncCoordinator:
         if set(self.workers) != wanted:
             wait = min(wait, SETTLE_POLL)
         return max(wait, 0.001)
+
+    def _report(self) -> None:
+        owned = self.owned()
+        if owned != self._reported:
+            self._reported = owned
+            log.info("%s now owns partitions %s", self._consumer_id, owned)
+            self._hooks.on_rebalance(owned)
 
     async def _partition_count(self) -> int:
         """The topic's partition count; it only grows, so a smaller stored value means the

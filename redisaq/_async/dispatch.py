@@ -9,6 +9,7 @@ it survives a worker that dies mid-job (poison jobs end in the dead-letter strea
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
@@ -16,7 +17,9 @@ from .._backoff import retry_delay
 from .._concurrency import AsyncEvent
 from .._config import ConsumerConfig
 from .._errors import Reject, Retry
+from .._metrics import ConsumerHooks
 from .._models import (
+    F_ID,
     F_ONLY_GROUP,
     DecodeError,
     Job,
@@ -42,7 +45,9 @@ class AsyncDispatcher:
         stop: AsyncEvent,
         process_job: AsyncHandler | None,
         process_batch: AsyncBatchHandler | None,
+        hooks: ConsumerHooks,
     ) -> None:
+        self.hooks = hooks
         self._config = config
         self._consumer_id = consumer_id
         self._store = store
@@ -134,18 +139,26 @@ class AsyncDispatcher:
     ) -> bool:
         """Call the handler, retrying in place; True when the jobs are done (handled or dead)."""
         while True:
+            started = time.perf_counter()
             try:
                 await call(jobs)
-                return True
             except Exception as exc:
                 last = max(job.attempt for job in jobs) > self._config.max_retries
-                if last or isinstance(exc, Reject):
+                give_up = last or isinstance(exc, Reject)
+                for job in jobs:
+                    self.hooks.on_failed(job, exc, not give_up)
+                if give_up:
                     for job in jobs:
                         await self._fail(job, exc)
                     return True
                 if not await self._before_retry(jobs, exc, wake, halted):
                     return False
                 jobs = [replace(job, attempt=job.attempt + 1) for job in jobs]
+            else:
+                seconds = (time.perf_counter() - started) / len(jobs)
+                for job in jobs:
+                    self.hooks.on_handled(job, seconds)
+                return True
 
     async def _before_retry(
         self, jobs: list[Job], exc: Exception, wake: AsyncEvent, halted: Halted
@@ -212,3 +225,5 @@ class AsyncDispatcher:
             tb=tb,
         )
         await self._store.add_dead_letter(self._config.dead_letter, fields)
+        job_id = (entry.fields or {}).get(F_ID, b"").decode("utf-8", "replace")
+        self.hooks.on_dead_letter(partition, job_id, error_type)

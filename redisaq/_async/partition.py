@@ -47,6 +47,7 @@ class AsyncPartitionWorker:
         self._token = token
         self._store = store
         self._dispatcher = dispatcher
+        self._hooks = dispatcher.hooks
         self.lease = lease
         self.partition = lease.partition
         self._start_id = start_id
@@ -112,6 +113,9 @@ class AsyncPartitionWorker:
             await self._handle(entries, {})
 
     async def _sweep(self) -> None:
+        for state in await self._store.groups(self._stream):
+            if state.name == self._config.group and state.lag is not None:
+                self._hooks.on_lag(self.partition, state.lag)
         counts = await self._store.pending_by_consumer(self._stream, self._config.group)
         if any(count for name, count in counts.items() if name != self._consumer_id):
             await self._recover(others_only=True)

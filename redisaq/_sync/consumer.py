@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from types import TracebackType
 
 from .._backoff import DEFAULT_BASE, RetryBackoff
@@ -18,6 +19,7 @@ from .._concurrency import SyncEvent, SyncTask
 from .._config import ConsumerConfig, default_consumer_id
 from .._errors import ConsumerFencedError, RedisaqError
 from .._lease import Lease
+from .._metrics import ConsumerHooks, HookChain, Metrics
 from .._redis import SyncConnector, SyncRedis
 from .._serialization import Deserializer
 from .._types import SyncBatchHandler, SyncCallables, SyncHandler
@@ -61,6 +63,7 @@ class SyncConsumer:
         start_from: str = "earliest",
         deserializer: Deserializer | None = None,
         block_timeout: float = 1.0,
+        hooks: Sequence[ConsumerHooks] = (),
     ) -> None:
         if (process_job is None) == (process_batch is None):
             raise ValueError("give exactly one of process_job= or process_batch=")
@@ -91,6 +94,9 @@ class SyncConsumer:
         self._token = uuid.uuid4().hex
         self._stop = SyncEvent()
         self._coordinator: SyncCoordinator | None = None
+        self.metrics = Metrics()
+        """Counters of this consumer: ``consumer.metrics.snapshot()``."""
+        self._hooks = HookChain([self.metrics, *hooks])
 
     def __repr__(self) -> str:
         return (
@@ -152,6 +158,7 @@ class SyncConsumer:
             store,
             self._stop,
             lambda lease, start_id: self._worker(store, lease, start_id),
+            self._hooks,
         )
         self._coordinator = coordinator
         task = SyncTask(f"redisaq:{self.config.topic}:coordinator", coordinator.run)
@@ -181,6 +188,7 @@ class SyncConsumer:
             self._stop,
             self._process_job,
             self._process_batch,
+            self._hooks,
         )
         return SyncPartitionWorker(
             self.config,

@@ -26,6 +26,7 @@ from .._backoff import reconnect_delay
 from .._concurrency import SyncEvent, SyncTask
 from .._config import ConsumerConfig
 from .._lease import Lease
+from .._metrics import ConsumerHooks
 from .._redis import SyncConnector, SyncPubSub
 from .partition import SyncPartitionWorker
 from .store import SyncStore, pubsub_message
@@ -45,7 +46,10 @@ class SyncCoordinator:
         store: SyncStore,
         stop: SyncEvent,
         make_worker: Callable[[Lease, str], SyncPartitionWorker],
+        hooks: ConsumerHooks,
     ) -> None:
+        self._hooks = hooks
+        self._reported: list[int] = []  # the partitions last reported to on_rebalance
         self._config = config
         self._consumer_id = consumer_id
         self._token = token
@@ -74,6 +78,7 @@ class SyncCoordinator:
                 try:
                     wait = self._tick()
                     failures = 0
+                    self._report()
                 except RedisError as exc:
                     failures += 1
                     wait = reconnect_delay(failures)
@@ -139,6 +144,13 @@ class SyncCoordinator:
         if set(self.workers) != wanted:
             wait = min(wait, SETTLE_POLL)
         return max(wait, 0.001)
+
+    def _report(self) -> None:
+        owned = self.owned()
+        if owned != self._reported:
+            self._reported = owned
+            log.info("%s now owns partitions %s", self._consumer_id, owned)
+            self._hooks.on_rebalance(owned)
 
     def _partition_count(self) -> int:
         """The topic's partition count; it only grows, so a smaller stored value means the

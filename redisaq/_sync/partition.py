@@ -49,6 +49,7 @@ class SyncPartitionWorker:
         self._token = token
         self._store = store
         self._dispatcher = dispatcher
+        self._hooks = dispatcher.hooks
         self.lease = lease
         self.partition = lease.partition
         self._start_id = start_id
@@ -114,6 +115,9 @@ class SyncPartitionWorker:
             self._handle(entries, {})
 
     def _sweep(self) -> None:
+        for state in self._store.groups(self._stream):
+            if state.name == self._config.group and state.lag is not None:
+                self._hooks.on_lag(self.partition, state.lag)
         counts = self._store.pending_by_consumer(self._stream, self._config.group)
         if any(count for name, count in counts.items() if name != self._consumer_id):
             self._recover(others_only=True)

@@ -10,13 +10,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from redisaq import Job, RedisaqError, Reject, Retry
+from redisaq import Job, RedisaqError, Reject, Retry, _parse
 from redisaq._async.admin import AsyncAdmin
-from redisaq._async.consumer import AsyncConsumer
 from redisaq._async.dead_letters import AsyncDeadLetters
 from redisaq._async.producer import AsyncProducer
 from redisaq._redis import AsyncRedis
-from tests._async.conftest import FAST, ConsumerFactory, ProducerFactory, Recorder, Running
+from tests._async.conftest import ConsumerFactory, ProducerFactory, Recorder, Running
 from tests._async.helpers import eventually, pause, pending_count
 from tests.conftest import RedisServer
 
@@ -174,7 +173,7 @@ async def test_trimmed_pending_entries_are_acknowledged_and_logged(
     await redis_client.xgroup_create(stream, "g", id="0")
     # A consumer that is gone read three entries; two of them are then trimmed away.
     read = await redis_client.xreadgroup("g", "ghost", {stream: ">"}, count=3)
-    stream_ids = [entry_id for entry_id, _ in read[0][1]]
+    stream_ids = [entry.stream_id for entry in _parse.read_entries(read)]
     await redis_client.xdel(stream, stream_ids[0], stream_ids[1])
     recorder = Recorder()
     caplog.set_level(logging.WARNING, logger="redisaq")
@@ -205,7 +204,7 @@ async def test_job_delivered_more_than_max_retries_plus_one_is_dead_lettered_unr
     job_id = await make_producer().enqueue({"poison": True})
     await redis_client.xgroup_create(stream, "g", id="0")
     read = await redis_client.xreadgroup("g", "crashed", {stream: ">"}, count=1)
-    entry_id = read[0][1][0][0]
+    entry_id = _parse.read_entries(read)[0].stream_id
     # As if three workers had died on it (max_retries=2 allows three deliveries).
     await redis_client.xclaim(stream, "g", "crashed", 0, [entry_id], retrycount=3, justid=True)
     recorder = Recorder()
@@ -363,12 +362,16 @@ async def test_replay_moves_a_stopped_group_back_to_a_time(
 
 
 async def test_killed_connections_do_not_end_consume(
-    make_producer: ProducerFactory, running: Running, redis_url: str, prefix: str
+    make_producer: ProducerFactory,
+    make_consumer: ConsumerFactory,
+    running: Running,
+    redis_url: str,
+    prefix: str,
 ) -> None:
     name = f"{prefix}-victim"
     client = AsyncRedis.from_url(redis_url, client_name=name, socket_timeout=5)
     recorder = Recorder()
-    consumer = AsyncConsumer("jobs", prefix=prefix, redis=client, process_job=recorder, **FAST)
+    consumer = make_consumer(redis=client, process_job=recorder)
     task = running.start(consumer)
     producer = make_producer()
     killer = AsyncRedis.from_url(redis_url)
@@ -396,14 +399,15 @@ async def test_killed_connections_do_not_end_consume(
 
 @pytest.mark.parametrize("appendonly", [True, False])
 async def test_redis_restart_does_not_end_consume(
-    redis_server: Callable[..., RedisServer], prefix: str, appendonly: bool
+    redis_server: Callable[..., RedisServer],
+    make_consumer: ConsumerFactory,
+    prefix: str,
+    appendonly: bool,
 ) -> None:
     server = redis_server(appendonly=appendonly)
     producer = AsyncProducer("jobs", prefix=prefix, redis_url=server.url, partitions=2)
     recorder = Recorder()
-    consumer = AsyncConsumer(
-        "jobs", prefix=prefix, redis_url=server.url, process_job=recorder, **FAST
-    )
+    consumer = make_consumer(redis_url=server.url, process_job=recorder)
     from redisaq._concurrency import AsyncTask
 
     task = AsyncTask("restart", consumer.consume)
@@ -428,6 +432,7 @@ async def test_redis_restart_does_not_end_consume(
 
 async def test_short_socket_timeout_does_not_time_out_an_idle_consumer(
     make_producer: ProducerFactory,
+    make_consumer: ConsumerFactory,
     running: Running,
     redis_url: str,
     prefix: str,
@@ -435,8 +440,7 @@ async def test_short_socket_timeout_does_not_time_out_an_idle_consumer(
 ) -> None:
     client = AsyncRedis.from_url(redis_url, socket_timeout=0.25)
     recorder = Recorder()
-    options = {**FAST, "block_timeout": 1.0}
-    consumer = AsyncConsumer("jobs", prefix=prefix, redis=client, process_job=recorder, **options)
+    consumer = make_consumer(redis=client, process_job=recorder, block_timeout=1.0)
     caplog.set_level(logging.WARNING, logger="redisaq")
     running.start(consumer)
 

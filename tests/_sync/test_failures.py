@@ -12,13 +12,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from redisaq import Job, RedisaqError, Reject, Retry
+from redisaq import Job, RedisaqError, Reject, Retry, _parse
 from redisaq._sync.admin import SyncAdmin
-from redisaq._sync.consumer import SyncConsumer
 from redisaq._sync.dead_letters import SyncDeadLetters
 from redisaq._sync.producer import SyncProducer
 from redisaq._redis import SyncRedis
-from tests._sync.conftest import FAST, ConsumerFactory, ProducerFactory, Recorder, Running
+from tests._sync.conftest import ConsumerFactory, ProducerFactory, Recorder, Running
 from tests._sync.helpers import eventually, pause, pending_count
 from tests.conftest import RedisServer
 
@@ -176,7 +175,7 @@ def test_trimmed_pending_entries_are_acknowledged_and_logged(
     redis_client.xgroup_create(stream, "g", id="0")
     # A consumer that is gone read three entries; two of them are then trimmed away.
     read = redis_client.xreadgroup("g", "ghost", {stream: ">"}, count=3)
-    stream_ids = [entry_id for entry_id, _ in read[0][1]]
+    stream_ids = [entry.stream_id for entry in _parse.read_entries(read)]
     redis_client.xdel(stream, stream_ids[0], stream_ids[1])
     recorder = Recorder()
     caplog.set_level(logging.WARNING, logger="redisaq")
@@ -207,7 +206,7 @@ def test_job_delivered_more_than_max_retries_plus_one_is_dead_lettered_unrun(
     job_id = make_producer().enqueue({"poison": True})
     redis_client.xgroup_create(stream, "g", id="0")
     read = redis_client.xreadgroup("g", "crashed", {stream: ">"}, count=1)
-    entry_id = read[0][1][0][0]
+    entry_id = _parse.read_entries(read)[0].stream_id
     # As if three workers had died on it (max_retries=2 allows three deliveries).
     redis_client.xclaim(stream, "g", "crashed", 0, [entry_id], retrycount=3, justid=True)
     recorder = Recorder()
@@ -365,12 +364,16 @@ def test_replay_moves_a_stopped_group_back_to_a_time(
 
 
 def test_killed_connections_do_not_end_consume(
-    make_producer: ProducerFactory, running: Running, redis_url: str, prefix: str
+    make_producer: ProducerFactory,
+    make_consumer: ConsumerFactory,
+    running: Running,
+    redis_url: str,
+    prefix: str,
 ) -> None:
     name = f"{prefix}-victim"
     client = SyncRedis.from_url(redis_url, client_name=name, socket_timeout=5)
     recorder = Recorder()
-    consumer = SyncConsumer("jobs", prefix=prefix, redis=client, process_job=recorder, **FAST)
+    consumer = make_consumer(redis=client, process_job=recorder)
     task = running.start(consumer)
     producer = make_producer()
     killer = SyncRedis.from_url(redis_url)
@@ -398,14 +401,15 @@ def test_killed_connections_do_not_end_consume(
 
 @pytest.mark.parametrize("appendonly", [True, False])
 def test_redis_restart_does_not_end_consume(
-    redis_server: Callable[..., RedisServer], prefix: str, appendonly: bool
+    redis_server: Callable[..., RedisServer],
+    make_consumer: ConsumerFactory,
+    prefix: str,
+    appendonly: bool,
 ) -> None:
     server = redis_server(appendonly=appendonly)
     producer = SyncProducer("jobs", prefix=prefix, redis_url=server.url, partitions=2)
     recorder = Recorder()
-    consumer = SyncConsumer(
-        "jobs", prefix=prefix, redis_url=server.url, process_job=recorder, **FAST
-    )
+    consumer = make_consumer(redis_url=server.url, process_job=recorder)
     from redisaq._concurrency import SyncTask
 
     task = SyncTask("restart", consumer.consume)
@@ -430,6 +434,7 @@ def test_redis_restart_does_not_end_consume(
 
 def test_short_socket_timeout_does_not_time_out_an_idle_consumer(
     make_producer: ProducerFactory,
+    make_consumer: ConsumerFactory,
     running: Running,
     redis_url: str,
     prefix: str,
@@ -437,8 +442,7 @@ def test_short_socket_timeout_does_not_time_out_an_idle_consumer(
 ) -> None:
     client = SyncRedis.from_url(redis_url, socket_timeout=0.25)
     recorder = Recorder()
-    options = {**FAST, "block_timeout": 1.0}
-    consumer = SyncConsumer("jobs", prefix=prefix, redis=client, process_job=recorder, **options)
+    consumer = make_consumer(redis=client, process_job=recorder, block_timeout=1.0)
     caplog.set_level(logging.WARNING, logger="redisaq")
     running.start(consumer)
 
