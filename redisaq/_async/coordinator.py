@@ -90,7 +90,7 @@ class AsyncCoordinator:
                 await self._wait(wait)
         finally:
             await self._close_pubsub()
-            if not self.fenced and self.joined:
+            if self.joined:  # (when fenced, it deregisters nothing but its own leases)
                 await self._leave()
 
     async def _tick(self) -> float:
@@ -103,7 +103,9 @@ class AsyncCoordinator:
             self._config.ttl_ms,
             join=not self.joined,
         )
-        if beat.fenced:
+        if beat.fenced or self.fenced:
+            # (Once fenced, always: should the newer instance leave or expire while this
+            # one drains, the script no longer reports it fenced.)
             self._fence()
             self._renew(beat.held, sent)  # held until the in-flight jobs are done
             self._prune()

@@ -98,6 +98,9 @@ class AsyncPartitionWorker:
                 failures += 1
                 log.warning("partition %s: %s; retrying", self._stream, exc)
                 await self._consumer_stop.wait(reconnect_delay(failures))
+                # A read whose reply was lost may still have delivered entries into this
+                # consumer's pending list, where only a claim of our own entries finds them.
+                recovered = False
         if self.release.is_set() and not self.lease.lost:
             await self._hand_over()
 

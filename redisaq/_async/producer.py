@@ -105,7 +105,19 @@ class AsyncProducer:
             PartitionKeyError: ``partition_key`` names a field the payload lacks.
             RedisaqError: Redis could not be reached after a few quick retries.
         """
-        return (await self.batch_enqueue([payload], partition_key=partition_key))[0]
+        # The one-job path of batch_enqueue without its lists: enqueue is the hot call.
+        body = serialize(payload, self.config.serializer)
+        if partition_key is not None:
+            partition_for_payload(payload, partition_key, 1)  # field check, before I/O
+        count = await self._partition_count()
+        if partition_key is None:
+            part = self._round_robin.take(count)[0]
+        else:
+            part = partition_for_payload(payload, partition_key, count)
+        job_id = uuid.uuid4().hex
+        fields = encode_entry(job_id, body, datetime.now(timezone.utc))
+        await self._write([(self._keys.stream(part), fields)])
+        return job_id
 
     async def batch_enqueue(
         self, payloads: Iterable[Mapping[str, Any]], *, partition_key: str | None = None
@@ -138,6 +150,11 @@ class AsyncProducer:
             (self._keys.stream(part), encode_entry(job_id, body, now))
             for part, job_id, body in zip(parts, ids, bodies, strict=True)
         ]
+        await self._write(entries)
+        return ids
+
+    async def _write(self, entries: list[tuple[str, dict[str, str | bytes]]]) -> None:
+        """XADD ``entries``, retrying a failed connection twice."""
         store = await self._open()
         maxlen, approx = self.config.maxlen, self.config.approximate
         for attempt in range(1, WRITE_ATTEMPTS + 1):
@@ -146,7 +163,7 @@ class AsyncProducer:
                     await store.add(entries[0][0], entries[0][1], maxlen, approx)
                 else:
                     await store.add_many(entries, maxlen, approx)
-                return ids
+                return
             except (RedisConnectionError, RedisTimeoutError) as exc:
                 # A write whose reply was lost may have landed: a retry can then add the
                 # same job (same id) twice. Delivery is at least once anyway.

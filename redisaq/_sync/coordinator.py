@@ -92,7 +92,7 @@ class SyncCoordinator:
                 self._wait(wait)
         finally:
             self._close_pubsub()
-            if not self.fenced and self.joined:
+            if self.joined:  # (when fenced, it deregisters nothing but its own leases)
                 self._leave()
 
     def _tick(self) -> float:
@@ -105,7 +105,9 @@ class SyncCoordinator:
             self._config.ttl_ms,
             join=not self.joined,
         )
-        if beat.fenced:
+        if beat.fenced or self.fenced:
+            # (Once fenced, always: should the newer instance leave or expire while this
+            # one drains, the script no longer reports it fenced.)
             self._fence()
             self._renew(beat.held, sent)  # held until the in-flight jobs are done
             self._prune()

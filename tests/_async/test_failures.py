@@ -18,6 +18,7 @@ from redisaq._redis import AsyncRedis
 from tests._async.conftest import ConsumerFactory, ProducerFactory, Recorder, Running
 from tests._async.helpers import eventually, pause, pending_count
 from tests.conftest import RedisServer
+from tests.proxy import FreezableProxy
 
 
 class Flaky:
@@ -457,3 +458,37 @@ async def test_short_socket_timeout_does_not_time_out_an_idle_consumer(
     await eventually(handled)
     assert "Timeout" not in caplog.text and "retrying" not in caplog.text
     await consumer.stop()
+
+
+async def test_half_open_connection_does_not_hang_consume(
+    make_producer: ProducerFactory,
+    make_consumer: ConsumerFactory,
+    running: Running,
+    redis_url: str,
+) -> None:
+    upstream = AsyncRedis.from_url(redis_url)
+    port = int(upstream.connection_pool.connection_kwargs["port"])
+    await upstream.aclose()
+    proxy = FreezableProxy(port)
+    client = AsyncRedis.from_url(proxy.url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    recorder = Recorder()
+    consumer = make_consumer(redis=client, process_job=recorder)
+    task = running.start(consumer)
+    producer = make_producer()
+
+    async def handled(n: int) -> None:
+        async def check() -> bool:
+            return len(recorder.jobs) >= n
+
+        await eventually(check, timeout=20, what=f"{n} jobs handled")
+
+    await producer.enqueue({"n": 1})
+    await handled(1)
+    proxy.freeze()  # every connection the consumer holds now goes silent
+    await producer.enqueue({"n": 2})
+    await handled(2)
+    assert not task.done()
+    await consumer.stop()
+    assert await task.join(15)
+    await client.aclose()
+    proxy.close()

@@ -20,6 +20,7 @@ from redisaq._redis import SyncRedis
 from tests._sync.conftest import ConsumerFactory, ProducerFactory, Recorder, Running
 from tests._sync.helpers import eventually, pause, pending_count
 from tests.conftest import RedisServer
+from tests.proxy import FreezableProxy
 
 
 class Flaky:
@@ -459,3 +460,37 @@ def test_short_socket_timeout_does_not_time_out_an_idle_consumer(
     eventually(handled)
     assert "Timeout" not in caplog.text and "retrying" not in caplog.text
     consumer.stop()
+
+
+def test_half_open_connection_does_not_hang_consume(
+    make_producer: ProducerFactory,
+    make_consumer: ConsumerFactory,
+    running: Running,
+    redis_url: str,
+) -> None:
+    upstream = SyncRedis.from_url(redis_url)
+    port = int(upstream.connection_pool.connection_kwargs["port"])
+    upstream.close()
+    proxy = FreezableProxy(port)
+    client = SyncRedis.from_url(proxy.url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    recorder = Recorder()
+    consumer = make_consumer(redis=client, process_job=recorder)
+    task = running.start(consumer)
+    producer = make_producer()
+
+    def handled(n: int) -> None:
+        def check() -> bool:
+            return len(recorder.jobs) >= n
+
+        eventually(check, timeout=20, what=f"{n} jobs handled")
+
+    producer.enqueue({"n": 1})
+    handled(1)
+    proxy.freeze()  # every connection the consumer holds now goes silent
+    producer.enqueue({"n": 2})
+    handled(2)
+    assert not task.done()
+    consumer.stop()
+    assert task.join(15)
+    client.close()
+    proxy.close()
