@@ -135,25 +135,23 @@ class AsyncPartitionWorker:
             await self._claim_and_handle(wanted)
 
     async def _claim_and_handle(self, pending: list[PendingEntry]) -> None:
-        ids = [p.stream_id for p in pending]
-        entries = await self._store.claim(self._stream, self._config.group, self._consumer_id, ids)
-        present = {e.stream_id for e in entries}
-        gone = [i for i in ids if i not in present]
-        if gone:
-            log.warning(
-                "%s: %d pending entr%s trimmed before handling, acknowledged: %s",
-                self._stream,
-                len(gone),
-                "y was" if len(gone) == 1 else "ies were",
-                ", ".join(gone[:10]),
-            )
-            await self._store.ack(self._stream, self._config.group, gone)
-        # XCLAIM counted one more delivery; the handler sees that count as the attempt.
-        attempts = {p.stream_id: p.delivery_count + 1 for p in pending}
-        for start in range(0, len(entries), self._config.batch_size):
+        # One entry at a time: XCLAIM counts a delivery, and an entry queued behind one
+        # that kills the process must not be charged deliveries it never got to run.
+        for item in pending:
             if self.halted():
                 return
-            await self._handle(entries[start : start + self._config.batch_size], attempts)
+            group, consumer = self._config.group, self._consumer_id
+            entries = await self._store.claim(self._stream, group, consumer, [item.stream_id])
+            if not entries:
+                log.warning(
+                    "%s: pending entry %s was trimmed before it was handled; acknowledging it",
+                    self._stream,
+                    item.stream_id,
+                )
+                await self._store.ack(self._stream, group, [item.stream_id])
+                continue
+            # XCLAIM counted one more delivery; the handler sees that count as the attempt.
+            await self._handle(entries, {item.stream_id: item.delivery_count + 1})
 
     async def _handle(self, entries: list[StreamEntry], attempts: dict[str, int]) -> None:
         done = await self._dispatcher.handle(
