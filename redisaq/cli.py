@@ -21,6 +21,7 @@ import os
 import re
 import signal
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
@@ -58,6 +59,16 @@ class CliError(Exception):
 
 def _env_url() -> str:
     return os.environ.get("REDISAQ_URL") or os.environ.get("REDIS_URL") or DEFAULT_URL
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,24 +124,24 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="the handler takes a list of jobs (process_batch) instead of one job",
     )
-    worker.add_argument("--batch-size", type=int, default=10, help="jobs per read (default: 10)")
-    worker.add_argument("--max-retries", type=int, default=3, help="default: 3")
+    worker.add_argument("--batch-size", type=int, default=None, help="jobs per read (default: 10)")
+    worker.add_argument("--max-retries", type=int, default=None, help="default: 3")
     worker.add_argument(
-        "--retry-backoff", type=float, default=0.5, metavar="SECONDS", help="default: 0.5"
+        "--retry-backoff", type=float, default=None, metavar="SECONDS", help="default: 0.5"
     )
     worker.add_argument(
-        "--heartbeat-interval", type=float, default=5.0, metavar="SECONDS", help="default: 5"
+        "--heartbeat-interval", type=float, default=None, metavar="SECONDS", help="default: 5"
     )
     worker.add_argument(
-        "--heartbeat-ttl", type=float, default=10.0, metavar="SECONDS", help="default: 10"
+        "--heartbeat-ttl", type=float, default=None, metavar="SECONDS", help="default: 10"
     )
     worker.add_argument(
-        "--block-timeout", type=float, default=1.0, metavar="SECONDS", help="default: 1"
+        "--block-timeout", type=float, default=None, metavar="SECONDS", help="default: 1"
     )
     worker.add_argument(
         "--start-from",
         choices=["earliest", "latest"],
-        default="earliest",
+        default=None,
         help="where a new group begins (default: earliest)",
     )
     worker.add_argument(
@@ -165,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     dlq_list = dlq_commands.add_parser(
         "list", parents=[common, dead_letter, select], help="show dead letters, oldest first"
     )
-    dlq_list.add_argument("--limit", type=int, default=None, help="show at most N")
+    dlq_list.add_argument("--limit", type=_positive_int, default=None, help="show at most N")
     dlq_list.add_argument("--json", action="store_true", help="print JSON (with tracebacks)")
     dlq_list.set_defaults(run=cmd_dlq_list)
     for name, verb in (
@@ -343,8 +354,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     stopper.install()
     handler = load_handler(args.handler, args.app_dir)
     flavor_async = is_async_handler(handler)
-    options: dict[str, Any] = {
-        "process_batch" if args.batch else "process_job": handler,
+    settings: dict[str, Any] = {
         "group": args.group,
         "consumer_id": args.consumer_id,
         "redis_url": args.redis_url,
@@ -358,6 +368,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
         "start_from": args.start_from,
         "block_timeout": args.block_timeout,
     }
+    # Options not given on the command line keep the library's defaults.
+    options = {key: value for key, value in settings.items() if value is not None}
+    options["process_batch" if args.batch else "process_job"] = handler
     with _redis_client(args.redis_url):
         pass  # fail fast and clearly when Redis is not there
     try:
@@ -463,11 +476,11 @@ def cmd_info(args: argparse.Namespace) -> int:
         admin = SyncAdmin(prefix=args.prefix, redis=client)
         letters = SyncDeadLetters(stream=args.dead_letter, prefix=args.prefix, redis=client)
         topics = [args.topic] if args.topic else sorted(admin.topics())
-        reports = [
-            topic_report(admin.info(t), args.group, letters.count(topic=t, group=args.group))
-            for t in topics
-        ]
+        infos = [admin.info(t) for t in topics]
         total_dead = letters.count()
+        # One pass over the dead-letter stream for every topic's count.
+        dead = Counter(x.topic for x in letters.list(group=args.group)) if total_dead else {}
+        reports = [topic_report(i, args.group, dead.get(i.topic, 0)) for i in infos]
     if args.json:
         document = {
             "prefix": args.prefix,
@@ -614,6 +627,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(str(exc))
     except (RedisaqError, RedisError) as exc:
         _fail(f"{type(exc).__name__}: {exc}")
+    except ValueError as exc:  # an invalid name or setting, refused by the library
+        _fail(str(exc))
     except KeyboardInterrupt:  # a Ctrl-C outside the worker's own handling
         return EXIT_SECOND_SIGNAL
 
