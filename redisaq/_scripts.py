@@ -144,3 +144,12 @@ redis.call('HSET', KEYS[1], 'start_id', id, 'start_from', ARGV[1])
 return id
 """
 )
+
+# KEYS stream; ARGV group, consumer. Deletes the group's consumer entry if nothing is
+# pending under it (XGROUP DELCONSUMER would drop its pending entries: never do that).
+FORGET = """
+local pending = redis.pcall('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])
+if type(pending) ~= 'table' or pending.err or #pending > 0 then return 0 end
+redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+return 1
+"""

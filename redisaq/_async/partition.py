@@ -101,7 +101,7 @@ class AsyncPartitionWorker:
                 # A read whose reply was lost may still have delivered entries into this
                 # consumer's pending list, where only a claim of our own entries finds them.
                 recovered = False
-        if self.release.is_set() and not self.lease.lost:
+        if (self.release.is_set() or self._consumer_stop.is_set()) and not self.lease.lost:
             await self._hand_over()
 
     async def _read(self) -> None:
@@ -193,6 +193,8 @@ class AsyncPartitionWorker:
     async def _hand_over(self) -> None:
         keys = self._config.group_keys
         try:
+            # Keep the group's consumer list from growing with every restart.
+            await self._store.forget_consumer(self._stream, self._config.group, self._consumer_id)
             await self._store.release(keys.leases, self._token, [self.partition])
             await self._store.publish(
                 self._config.topic_keys.events, f"release {self._config.group} {self.partition}"

@@ -32,6 +32,7 @@ class AsyncStore:
         self._leave = client.register_script(_scripts.LEAVE)
         self._grow = client.register_script(_scripts.GROW)
         self._group_start = client.register_script(_scripts.GROUP_START)
+        self._forget = client.register_script(_scripts.FORGET)
 
     async def aclose(self) -> None:
         if self._owned:
@@ -155,6 +156,10 @@ class AsyncStore:
         await self.client.xclaim(
             stream, group, consumer, 0, [stream_id], retrycount=count, justid=True
         )
+
+    async def forget_consumer(self, stream: str, group: str, consumer: str) -> bool:
+        """Remove ``consumer`` from the group's consumer list if nothing is pending under it."""
+        return int(await self._forget(keys=[stream], args=[group, consumer])) == 1
 
     async def ack(self, stream: str, group: str, ids: Sequence[str]) -> int:
         if not ids:

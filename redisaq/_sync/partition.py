@@ -103,7 +103,7 @@ class SyncPartitionWorker:
                 # A read whose reply was lost may still have delivered entries into this
                 # consumer's pending list, where only a claim of our own entries finds them.
                 recovered = False
-        if self.release.is_set() and not self.lease.lost:
+        if (self.release.is_set() or self._consumer_stop.is_set()) and not self.lease.lost:
             self._hand_over()
 
     def _read(self) -> None:
@@ -195,6 +195,8 @@ class SyncPartitionWorker:
     def _hand_over(self) -> None:
         keys = self._config.group_keys
         try:
+            # Keep the group's consumer list from growing with every restart.
+            self._store.forget_consumer(self._stream, self._config.group, self._consumer_id)
             self._store.release(keys.leases, self._token, [self.partition])
             self._store.publish(
                 self._config.topic_keys.events, f"release {self._config.group} {self.partition}"

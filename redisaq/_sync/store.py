@@ -34,6 +34,7 @@ class SyncStore:
         self._leave = client.register_script(_scripts.LEAVE)
         self._grow = client.register_script(_scripts.GROW)
         self._group_start = client.register_script(_scripts.GROUP_START)
+        self._forget = client.register_script(_scripts.FORGET)
 
     def close(self) -> None:
         if self._owned:
@@ -157,6 +158,10 @@ class SyncStore:
         self.client.xclaim(
             stream, group, consumer, 0, [stream_id], retrycount=count, justid=True
         )
+
+    def forget_consumer(self, stream: str, group: str, consumer: str) -> bool:
+        """Remove ``consumer`` from the group's consumer list if nothing is pending under it."""
+        return int(self._forget(keys=[stream], args=[group, consumer])) == 1
 
     def ack(self, stream: str, group: str, ids: Sequence[str]) -> int:
         if not ids:

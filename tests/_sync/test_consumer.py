@@ -329,3 +329,27 @@ def test_public_names_are_these_classes() -> None:
 
     assert SyncConsumer in (redisaq.Consumer, redisaq.SyncConsumer)
     assert SyncProducer in (redisaq.Producer, redisaq.SyncProducer)
+
+
+def test_stopped_consumer_leaves_no_trace_in_the_group(
+    make_producer: ProducerFactory,
+    make_consumer: ConsumerFactory,
+    running: Running,
+    redis_client: SyncRedis,
+    prefix: str,
+) -> None:
+    make_producer(partitions=2).batch_enqueue([{"i": i} for i in range(4)])
+    recorder = Recorder()
+    consumer = make_consumer(group="g", consumer_id="short-lived", process_job=recorder)
+    task = running.start(consumer)
+
+    def handled() -> bool:
+        return len(recorder.jobs) == 4
+
+    eventually(handled)
+    consumer.stop()
+    assert task.join(10)
+    for p in (0, 1):
+        assert redis_client.xinfo_consumers(f"{prefix}:jobs:{p}", "g") == []
+    assert redis_client.zcard(f"{prefix}:{{jobs:g}}:members") == 0
+    assert redis_client.hlen(f"{prefix}:{{jobs:g}}:leases") == 0
