@@ -28,3 +28,10 @@ class Lease:
 
     def remaining(self) -> float:
         return self._deadline - time.monotonic()
+
+    def read_budget(self) -> float:
+        """How long a blocking read sent now may wait: it must end in Redis before the
+        lease can expire there, or entries it delivers late would reach this consumer
+        after the next owner claimed the partition's pending entries (and be handled
+        out of order). Half the margin is left for the request's way to Redis."""
+        return self.remaining() - self._margin / 2

@@ -113,6 +113,7 @@ def decode_job(
 
 def dead_letter_fields(
     *,
+    prefix: str,
     topic: str,
     group: str,
     partition: int,
@@ -126,6 +127,7 @@ def dead_letter_fields(
     """The dead-letter stream entry for ``entry``: where it came from and why it failed."""
     fields = entry.fields or {}
     record: dict[str, str | bytes] = {
+        "prefix": prefix,
         "topic": topic,
         "group": group,
         "partition": str(partition),
@@ -169,6 +171,7 @@ class DeadLetter:
         failed_at: when it was dead-lettered (ISO 8601, UTC).
         consumer_id: the consumer that dead-lettered it.
         enqueued_at: the original enqueue time (ISO 8601), empty for foreign entries.
+        prefix: the key prefix of the topic (where requeue sends the job back).
     """
 
     id: str
@@ -185,6 +188,7 @@ class DeadLetter:
     failed_at: str
     consumer_id: str
     enqueued_at: str
+    prefix: str
 
     @classmethod
     def from_entry(cls, entry: StreamEntry) -> DeadLetter:
@@ -212,6 +216,7 @@ class DeadLetter:
             failed_at=get("failed_at"),
             consumer_id=get("consumer_id"),
             enqueued_at=get("enqueued_at"),
+            prefix=get("prefix"),
         )
 
     def requeueable(self) -> bool:

@@ -475,7 +475,13 @@ def cmd_info(args: argparse.Namespace) -> int:
     with _redis_client(args.redis_url) as client:
         admin = SyncAdmin(prefix=args.prefix, redis=client)
         letters = SyncDeadLetters(stream=args.dead_letter, prefix=args.prefix, redis=client)
-        topics = [args.topic] if args.topic else sorted(admin.topics())
+        known = sorted(admin.topics())
+        if args.topic and args.topic not in known:
+            raise CliError(
+                f"no topic {args.topic!r} under prefix {args.prefix!r} "
+                f"(known: {', '.join(known) or 'none'}); check --prefix"
+            )
+        topics = [args.topic] if args.topic else known
         infos = [admin.info(t) for t in topics]
         total_dead = letters.count()
         # One pass over the dead-letter stream for every topic's count.

@@ -29,7 +29,7 @@ class AsyncDeadLetters:
 
     Args:
         stream: the dead-letter stream key, as given to consumers as ``dead_letter``.
-        prefix: the key prefix of the topics that requeued jobs go back to.
+        prefix: the key prefix for requeued jobs whose dead letter does not name one.
         redis_url / redis: where Redis is, or a ready client (not closed by ``close``).
     """
 
@@ -101,7 +101,8 @@ class AsyncDeadLetters:
                     "dead letter %s is not a job (%s); left in place", letter.id, letter.error_type
                 )
                 continue
-            stream = TopicKeys(self.prefix, letter.topic).stream(letter.partition)
+            # The record names the prefix it came from; older records use this tool's.
+            stream = TopicKeys(letter.prefix or self.prefix, letter.topic).stream(letter.partition)
             fields: dict[str, str | bytes] = {
                 F_ID: letter.job_id,
                 F_PAYLOAD: letter.payload,

@@ -64,8 +64,9 @@ class AsyncDispatcher:
         attempts: Mapping[str, int],
         wake: AsyncEvent,
         halted: Halted,
-    ) -> list[str]:
-        """Handle ``entries`` in order; return the ids that are done (to acknowledge).
+    ) -> tuple[list[str], list[str]]:
+        """Handle ``entries`` in order; return the ids that are done (to acknowledge) and
+        the ids of entries that were never started.
 
         Stops early, leaving the rest pending, once ``halted()`` (which covers the lease).
         ``wake`` is set when the partition must be let go; it cuts retry waits short.
@@ -73,9 +74,11 @@ class AsyncDispatcher:
         done: list[str] = []
         jobs: list[Job] = []
         self._entries = {entry.stream_id: entry for entry in entries}
+        started = 0
         for entry in entries:
             if halted():
                 break
+            started += 1
             job = await self._admit(partition, entry, attempts.get(entry.stream_id, 1))
             if job is None:
                 done.append(entry.stream_id)
@@ -83,9 +86,12 @@ class AsyncDispatcher:
                 jobs.append(job)
             elif await self._run([job], self._call, wake, halted):
                 done.append(entry.stream_id)
-        if jobs and await self._run(jobs, self._call, wake, halted):
+        unstarted = [entry.stream_id for entry in entries[started:]]
+        if jobs and halted():
+            unstarted.extend(job.stream_id for job in jobs)
+        elif jobs and await self._run(jobs, self._call, wake, halted):
             done.extend(job.stream_id for job in jobs)
-        return done
+        return done, unstarted
 
     async def _admit(self, partition: int, entry: StreamEntry, attempt: int) -> Job | None:
         """The job to run, or None if the entry was deleted or dead-lettered instead."""
@@ -186,8 +192,8 @@ class AsyncDispatcher:
             return False
         for job in jobs:
             stream = self._config.topic_keys.stream(job.partition)
-            await self._store.set_delivery_count(
-                stream, self._config.group, self._consumer_id, job.stream_id, job.attempt + 1
+            await self._store.set_delivery_counts(
+                stream, self._config.group, self._consumer_id, [job.stream_id], job.attempt + 1
             )
         return True
 
@@ -214,6 +220,7 @@ class AsyncDispatcher:
         tb: str = "",
     ) -> None:
         fields = dead_letter_fields(
+            prefix=self._config.prefix,
             topic=self._config.topic,
             group=self._config.group,
             partition=partition,

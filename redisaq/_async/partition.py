@@ -53,6 +53,7 @@ class AsyncPartitionWorker:
         self._start_id = start_id
         self._consumer_stop = stop
         self.release = AsyncEvent()  # asked to hand the partition over
+        self._unsure = False  # the lease was not surely held at some point (see halted)
         self._stream = config.topic_keys.stream(self.partition)
         block = config.poll_timeout
         timeout = socket_timeout(store.client)
@@ -61,8 +62,16 @@ class AsyncPartitionWorker:
         self._block_ms = max(1, int(block * 1000))
 
     def halted(self) -> bool:
-        """True once the partition must be let go: no new job may start."""
-        return self.release.is_set() or self._consumer_stop.is_set() or not self.lease.valid()
+        """True once the partition must be let go: no new job may start.
+
+        Stays true once the lease was not surely held, even if a late renewal makes it
+        valid again: the rest of a batch the dispatcher stopped on is pending under our
+        name, and reading on (">") would handle later entries first. The worker ends;
+        the next one, started once the lease is held, claims those entries first.
+        """
+        if not self._unsure and not self.lease.valid():
+            self._unsure = True
+        return self._unsure or self.release.is_set() or self._consumer_stop.is_set()
 
     async def run(self) -> None:
         failures = 0
@@ -105,12 +114,13 @@ class AsyncPartitionWorker:
             await self._hand_over()
 
     async def _read(self) -> None:
+        block_ms = min(self._block_ms, int(self.lease.read_budget() * 1000))
         entries = await self._store.read(
             self._stream,
             self._config.group,
             self._consumer_id,
             self._config.batch_size,
-            self._block_ms,
+            max(1, block_ms),
         )
         if entries:
             await self._handle(entries, {})
@@ -154,11 +164,31 @@ class AsyncPartitionWorker:
             await self._handle(entries, {item.stream_id: item.delivery_count + 1})
 
     async def _handle(self, entries: list[StreamEntry], attempts: dict[str, int]) -> None:
-        done = await self._dispatcher.handle(
+        done, unstarted = await self._dispatcher.handle(
             self.partition, entries, attempts, self.release, self.halted
         )
         if done:
             await self._ack(done)
+        if unstarted:
+            await self._uncount(unstarted, attempts)
+
+    async def _uncount(self, ids: list[str], attempts: dict[str, int]) -> None:
+        """Take back the delivery counted for entries fetched but never started.
+
+        Whoever handles them next claims them, which counts a delivery again; without this
+        a job that never ran would see attempt 2 (and, with max_retries=0, be dead-lettered
+        unrun). Only while the lease is held: otherwise the new owner may already have
+        claimed them, and touching them would steal them back.
+        """
+        if not self.lease.valid() and not await self._confirm():
+            return
+        by_count: dict[int, list[str]] = {}
+        for stream_id in ids:
+            by_count.setdefault(attempts.get(stream_id, 1) - 1, []).append(stream_id)
+        for count, same in by_count.items():
+            await self._store.set_delivery_counts(
+                self._stream, self._config.group, self._consumer_id, same, count
+            )
 
     async def _ack(self, ids: list[str]) -> None:
         if not self.lease.valid() and not await self._confirm():

@@ -150,11 +150,12 @@ class AsyncStore:
         reply = await self.client.xclaim(stream, group, consumer, 0, list(ids))
         return _parse.entries(reply)
 
-    async def set_delivery_count(
-        self, stream: str, group: str, consumer: str, stream_id: str, count: int
+    async def set_delivery_counts(
+        self, stream: str, group: str, consumer: str, ids: Sequence[str], count: int
     ) -> None:
+        """Set the delivery count of pending ``ids`` (already this consumer's) to ``count``."""
         await self.client.xclaim(
-            stream, group, consumer, 0, [stream_id], retrycount=count, justid=True
+            stream, group, consumer, 0, list(ids), retrycount=count, justid=True
         )
 
     async def forget_consumer(self, stream: str, group: str, consumer: str) -> bool:

@@ -66,8 +66,9 @@ class SyncDispatcher:
         attempts: Mapping[str, int],
         wake: SyncEvent,
         halted: Halted,
-    ) -> list[str]:
-        """Handle ``entries`` in order; return the ids that are done (to acknowledge).
+    ) -> tuple[list[str], list[str]]:
+        """Handle ``entries`` in order; return the ids that are done (to acknowledge) and
+        the ids of entries that were never started.
 
         Stops early, leaving the rest pending, once ``halted()`` (which covers the lease).
         ``wake`` is set when the partition must be let go; it cuts retry waits short.
@@ -75,9 +76,11 @@ class SyncDispatcher:
         done: list[str] = []
         jobs: list[Job] = []
         self._entries = {entry.stream_id: entry for entry in entries}
+        started = 0
         for entry in entries:
             if halted():
                 break
+            started += 1
             job = self._admit(partition, entry, attempts.get(entry.stream_id, 1))
             if job is None:
                 done.append(entry.stream_id)
@@ -85,9 +88,12 @@ class SyncDispatcher:
                 jobs.append(job)
             elif self._run([job], self._call, wake, halted):
                 done.append(entry.stream_id)
-        if jobs and self._run(jobs, self._call, wake, halted):
+        unstarted = [entry.stream_id for entry in entries[started:]]
+        if jobs and halted():
+            unstarted.extend(job.stream_id for job in jobs)
+        elif jobs and self._run(jobs, self._call, wake, halted):
             done.extend(job.stream_id for job in jobs)
-        return done
+        return done, unstarted
 
     def _admit(self, partition: int, entry: StreamEntry, attempt: int) -> Job | None:
         """The job to run, or None if the entry was deleted or dead-lettered instead."""
@@ -188,8 +194,8 @@ class SyncDispatcher:
             return False
         for job in jobs:
             stream = self._config.topic_keys.stream(job.partition)
-            self._store.set_delivery_count(
-                stream, self._config.group, self._consumer_id, job.stream_id, job.attempt + 1
+            self._store.set_delivery_counts(
+                stream, self._config.group, self._consumer_id, [job.stream_id], job.attempt + 1
             )
         return True
 
@@ -216,6 +222,7 @@ class SyncDispatcher:
         tb: str = "",
     ) -> None:
         fields = dead_letter_fields(
+            prefix=self._config.prefix,
             topic=self._config.topic,
             group=self._config.group,
             partition=partition,

@@ -351,3 +351,36 @@ async def test_stopped_consumer_leaves_no_trace_in_the_group(
         assert await redis_client.xinfo_consumers(f"{prefix}:jobs:{p}", "g") == []
     assert await redis_client.zcard(f"{prefix}:{{jobs:g}}:members") == 0
     assert await redis_client.hlen(f"{prefix}:{{jobs:g}}:leases") == 0
+
+
+async def test_jobs_fetched_but_not_started_keep_attempt_one_after_a_hand_over(
+    make_producer: ProducerFactory, make_consumer: ConsumerFactory, running: Running
+) -> None:
+    started = AsyncEvent()
+    first_jobs: list[Job] = []
+
+    async def slow_first(job: Job) -> None:
+        started.set()
+        first_jobs.append(job)
+        await pause(0.5)  # the rest of its batch waits behind it while "a" joins
+
+    await make_producer().batch_enqueue([{"i": i} for i in range(10)])
+    b = make_consumer(group="g", consumer_id="b", process_job=slow_first, batch_size=10)
+    running.start(b)
+
+    async def is_started() -> bool:
+        return started.is_set()
+
+    await eventually(is_started)
+    later = Recorder()
+    a = make_consumer(group="g", consumer_id="a", process_job=later)
+    running.start(a)
+
+    async def all_handled() -> bool:
+        return len(first_jobs) + len(later.jobs) >= 10 and a.partitions == [0]
+
+    await eventually(all_handled, what="hand-over to a and all jobs handled")
+    assert later.jobs, "the partition was not handed over mid-batch"
+    jobs = first_jobs + later.jobs
+    assert sorted(job.payload["i"] for job in jobs) == list(range(10))
+    assert {job.attempt for job in jobs} == {1}

@@ -353,3 +353,36 @@ def test_stopped_consumer_leaves_no_trace_in_the_group(
         assert redis_client.xinfo_consumers(f"{prefix}:jobs:{p}", "g") == []
     assert redis_client.zcard(f"{prefix}:{{jobs:g}}:members") == 0
     assert redis_client.hlen(f"{prefix}:{{jobs:g}}:leases") == 0
+
+
+def test_jobs_fetched_but_not_started_keep_attempt_one_after_a_hand_over(
+    make_producer: ProducerFactory, make_consumer: ConsumerFactory, running: Running
+) -> None:
+    started = SyncEvent()
+    first_jobs: list[Job] = []
+
+    def slow_first(job: Job) -> None:
+        started.set()
+        first_jobs.append(job)
+        pause(0.5)  # the rest of its batch waits behind it while "a" joins
+
+    make_producer().batch_enqueue([{"i": i} for i in range(10)])
+    b = make_consumer(group="g", consumer_id="b", process_job=slow_first, batch_size=10)
+    running.start(b)
+
+    def is_started() -> bool:
+        return started.is_set()
+
+    eventually(is_started)
+    later = Recorder()
+    a = make_consumer(group="g", consumer_id="a", process_job=later)
+    running.start(a)
+
+    def all_handled() -> bool:
+        return len(first_jobs) + len(later.jobs) >= 10 and a.partitions == [0]
+
+    eventually(all_handled, what="hand-over to a and all jobs handled")
+    assert later.jobs, "the partition was not handed over mid-batch"
+    jobs = first_jobs + later.jobs
+    assert sorted(job.payload["i"] for job in jobs) == list(range(10))
+    assert {job.attempt for job in jobs} == {1}
