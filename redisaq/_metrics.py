@@ -98,6 +98,10 @@ class HookChain(ConsumerHooks):
 
     def __init__(self, hooks: Sequence[ConsumerHooks]) -> None:
         self._hooks = list(hooks)
+        # on_handled runs once per job: call only the hooks that override it.
+        self._handled = [
+            h for h in self._hooks if type(h).on_handled is not ConsumerHooks.on_handled
+        ]
 
     def _each(self, name: str, *args: object) -> None:
         for hook in self._hooks:
@@ -107,7 +111,11 @@ class HookChain(ConsumerHooks):
                 log.exception("hook %s.%s failed", type(hook).__name__, name)
 
     def on_handled(self, job: Job, seconds: float) -> None:
-        self._each("on_handled", job, seconds)
+        for hook in self._handled:
+            try:
+                hook.on_handled(job, seconds)
+            except Exception:
+                log.exception("hook %s.on_handled failed", type(hook).__name__)
 
     def on_failed(self, job: Job, error: Exception, retrying: bool) -> None:
         self._each("on_failed", job, error, retrying)

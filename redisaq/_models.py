@@ -84,27 +84,31 @@ def decode_job(
     fields = entry.fields
     if fields is None:
         raise DecodeError("entry was deleted from the stream")
-    missing = [f for f in (F_ID, F_PAYLOAD, F_ENQUEUED_AT) if f not in fields]
-    if missing:
-        raise DecodeError(f"missing field(s) {missing}; fields present: {sorted(fields)}")
     try:
-        job_id = fields[F_ID].decode("utf-8")
-        enqueued_at = datetime.fromisoformat(fields[F_ENQUEUED_AT].decode("utf-8"))
+        raw_id, raw_at, body = fields[F_ID], fields[F_ENQUEUED_AT], fields[F_PAYLOAD]
+    except KeyError:
+        missing = [f for f in (F_ID, F_PAYLOAD, F_ENQUEUED_AT) if f not in fields]
+        raise DecodeError(f"missing field(s) {missing}; fields present: {sorted(fields)}") from None
+    try:
+        job_id = raw_id.decode("utf-8")
+        enqueued_at = datetime.fromisoformat(raw_at.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise DecodeError(f"bad id or enqueued_at: {exc}") from exc
     if enqueued_at.tzinfo is None:
         enqueued_at = enqueued_at.replace(tzinfo=timezone.utc)
     try:
-        payload = (deserializer or json_loads)(fields[F_PAYLOAD])
+        payload = (deserializer or json_loads)(body)
     except Exception as exc:  # any deserializer failure makes the entry junk
         raise DecodeError(f"payload cannot be decoded: {type(exc).__name__}: {exc}") from exc
-    if not isinstance(payload, Mapping):
-        raise DecodeError(f"payload decoded to {type(payload).__name__}, not a mapping")
+    if type(payload) is not dict:  # the default JSON decoder always makes a fresh dict
+        if not isinstance(payload, Mapping):
+            raise DecodeError(f"payload decoded to {type(payload).__name__}, not a mapping")
+        payload = dict(payload)
     return Job(
         id=job_id,
         topic=topic,
         partition=partition,
-        payload=dict(payload),
+        payload=payload,
         enqueued_at=enqueued_at,
         attempt=attempt,
         stream_id=entry.stream_id,

@@ -14,6 +14,13 @@ from ._models import PendingEntry, StreamEntry, raw, text
 def _fields(value: Any) -> dict[str, bytes] | None:
     if value is None:
         return None
+    if type(value) is dict:  # the usual reply: bytes keys and values
+        return {
+            (k.decode("utf-8", "replace") if type(k) is bytes else text(k)): (
+                v if type(v) is bytes else raw(v)
+            )
+            for k, v in value.items()
+        }
     if isinstance(value, Mapping):
         return {text(k): raw(v) for k, v in value.items()}
     items = list(value)

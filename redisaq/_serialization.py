@@ -17,7 +17,8 @@ def json_dumps(payload: Mapping[str, Any]) -> str:
 
 
 def json_loads(data: bytes) -> Mapping[str, Any]:
-    value = json.loads(data)
+    # Decoding first skips json's encoding detection; redisaq always writes UTF-8.
+    value = json.loads(data.decode("utf-8"))
     if not isinstance(value, dict):
         raise ValueError(f"payload is a JSON {type(value).__name__}, not an object")
     return value

@@ -95,7 +95,7 @@ class AsyncDispatcher:
 
     async def _admit(self, partition: int, entry: StreamEntry, attempt: int) -> Job | None:
         """The job to run, or None if the entry was deleted or dead-lettered instead."""
-        stream = self._config.topic_keys.stream(partition)
+        stream = f"{self._config.prefix}:{self._config.topic}:{partition}"  # for the logs
         if entry.fields is None:
             log.warning(
                 "%s entry %s was trimmed before it was handled; acknowledging it",

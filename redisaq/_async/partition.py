@@ -86,6 +86,7 @@ class AsyncPartitionWorker:
                     await self._store.ensure_group(self._stream, self._config.group, self._start_id)
                     await self._recover(others_only=False)
                     recovered = True
+                    next_sweep = time.monotonic() + self._config.heartbeat_interval
                 elif time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + self._config.heartbeat_interval
                     await self._sweep()
