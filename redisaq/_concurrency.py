@@ -11,9 +11,12 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable
 
 log = logging.getLogger("redisaq.concurrency")
+
+JOIN_SLICE = 0.1  # longest blocking wait of SyncTask.join (see there)
 
 
 class AsyncEvent:
@@ -138,4 +141,14 @@ class SyncTask:
         return self._done.is_set()
 
     def join(self, timeout: float | None = None) -> bool:
-        return self._done.wait(timeout)
+        # In slices: Python runs signal handlers (SIGTERM -> request_stop(), Ctrl-C) only
+        # in the main thread, between bytecodes. When the kernel hands the signal to
+        # another thread, nothing interrupts a blocking wait of the main thread, which
+        # would then wait forever for a stop that its handler never requests.
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            step = JOIN_SLICE if deadline is None else min(JOIN_SLICE, deadline - time.monotonic())
+            if step <= 0:
+                return self._done.is_set()
+            if self._done.wait(step):
+                return True
