@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from types import TracebackType
 
 from redis.exceptions import ResponseError
 
@@ -16,6 +15,7 @@ from .._errors import RedisaqError
 from .._info import GroupInfo, GroupPartitionInfo, MemberInfo, PartitionInfo, TopicInfo
 from .._keys import GroupKeys, TopicKeys, validate_name
 from .._redis import AsyncConnector, AsyncRedis
+from .closing import AsyncClosing
 from .store import AsyncStore
 
 _STREAM_ID = re.compile(r"^\d+(-\d+)?$")
@@ -37,7 +37,7 @@ def replay_position(to: str | datetime) -> str:
     return "0-0" if ms == 0 else f"{ms - 1}-18446744073709551615"
 
 
-class AsyncAdmin:
+class AsyncAdmin(AsyncClosing):
     """Inspection and replay. ``redis`` (a ready client) is not closed by ``close``."""
 
     def __init__(
@@ -49,17 +49,6 @@ class AsyncAdmin:
     ) -> None:
         self.prefix = validate_name("prefix", prefix)
         self._store = AsyncStore(redis or AsyncConnector.from_url(redis_url), owned=redis is None)
-
-    async def __aenter__(self) -> AsyncAdmin:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         await self._store.aclose()

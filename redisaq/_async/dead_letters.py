@@ -12,11 +12,11 @@ import builtins
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timezone
-from types import TracebackType
 
 from .._keys import TopicKeys
 from .._models import F_ENQUEUED_AT, F_ID, F_ONLY_GROUP, F_PAYLOAD, DeadLetter
 from .._redis import AsyncConnector, AsyncRedis
+from .closing import AsyncClosing
 from .store import AsyncStore
 
 log = logging.getLogger("redisaq.dead_letters")
@@ -24,7 +24,7 @@ log = logging.getLogger("redisaq.dead_letters")
 PAGE = 500
 
 
-class AsyncDeadLetters:
+class AsyncDeadLetters(AsyncClosing):
     """Tools over a dead-letter stream (default ``redisaq:dead_letter``).
 
     Args:
@@ -44,17 +44,6 @@ class AsyncDeadLetters:
         self.stream = stream
         self.prefix = prefix
         self._store = AsyncStore(redis or AsyncConnector.from_url(redis_url), owned=redis is None)
-
-    async def __aenter__(self) -> AsyncDeadLetters:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         await self._store.aclose()

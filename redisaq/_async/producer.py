@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from types import TracebackType
 from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -25,6 +24,7 @@ from .._models import encode_entry
 from .._partitioning import RoundRobin, partition_for_payload
 from .._redis import AsyncConnector, AsyncRedis, describe
 from .._serialization import Serializer, serialize
+from .closing import AsyncClosing
 from .store import AsyncStore
 
 log = logging.getLogger("redisaq.producer")
@@ -33,7 +33,7 @@ PARTITION_REFRESH = 1.0  # seconds a cached partition count is trusted
 WRITE_ATTEMPTS = 3
 
 
-class AsyncProducer:
+class AsyncProducer(AsyncClosing):
     """Enqueues jobs to a topic; the connection opens on first use.
 
     Args:
@@ -78,17 +78,6 @@ class AsyncProducer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(topic={self.config.topic!r})"
-
-    async def __aenter__(self) -> AsyncProducer:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Close the connection if this producer opened it. Idempotent."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from types import TracebackType
 
 from redis.exceptions import ResponseError
 
@@ -18,6 +17,7 @@ from .._errors import RedisaqError
 from .._info import GroupInfo, GroupPartitionInfo, MemberInfo, PartitionInfo, TopicInfo
 from .._keys import GroupKeys, TopicKeys, validate_name
 from .._redis import SyncConnector, SyncRedis
+from .closing import SyncClosing
 from .store import SyncStore
 
 _STREAM_ID = re.compile(r"^\d+(-\d+)?$")
@@ -39,7 +39,7 @@ def replay_position(to: str | datetime) -> str:
     return "0-0" if ms == 0 else f"{ms - 1}-18446744073709551615"
 
 
-class SyncAdmin:
+class SyncAdmin(SyncClosing):
     """Inspection and replay. ``redis`` (a ready client) is not closed by ``close``."""
 
     def __init__(
@@ -51,17 +51,6 @@ class SyncAdmin:
     ) -> None:
         self.prefix = validate_name("prefix", prefix)
         self._store = SyncStore(redis or SyncConnector.from_url(redis_url), owned=redis is None)
-
-    def __enter__(self) -> SyncAdmin:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         self._store.close()

@@ -14,11 +14,11 @@ import builtins
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timezone
-from types import TracebackType
 
 from .._keys import TopicKeys
 from .._models import F_ENQUEUED_AT, F_ID, F_ONLY_GROUP, F_PAYLOAD, DeadLetter
 from .._redis import SyncConnector, SyncRedis
+from .closing import SyncClosing
 from .store import SyncStore
 
 log = logging.getLogger("redisaq.dead_letters")
@@ -26,7 +26,7 @@ log = logging.getLogger("redisaq.dead_letters")
 PAGE = 500
 
 
-class SyncDeadLetters:
+class SyncDeadLetters(SyncClosing):
     """Tools over a dead-letter stream (default ``redisaq:dead_letter``).
 
     Args:
@@ -46,17 +46,6 @@ class SyncDeadLetters:
         self.stream = stream
         self.prefix = prefix
         self._store = SyncStore(redis or SyncConnector.from_url(redis_url), owned=redis is None)
-
-    def __enter__(self) -> SyncDeadLetters:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         self._store.close()

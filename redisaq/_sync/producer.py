@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from types import TracebackType
 from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -27,6 +26,7 @@ from .._models import encode_entry
 from .._partitioning import RoundRobin, partition_for_payload
 from .._redis import SyncConnector, SyncRedis, describe
 from .._serialization import Serializer, serialize
+from .closing import SyncClosing
 from .store import SyncStore
 
 log = logging.getLogger("redisaq.producer")
@@ -35,7 +35,7 @@ PARTITION_REFRESH = 1.0  # seconds a cached partition count is trusted
 WRITE_ATTEMPTS = 3
 
 
-class SyncProducer:
+class SyncProducer(SyncClosing):
     """Enqueues jobs to a topic; the connection opens on first use.
 
     Args:
@@ -80,17 +80,6 @@ class SyncProducer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(topic={self.config.topic!r})"
-
-    def __enter__(self) -> SyncProducer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close the connection if this producer opened it. Idempotent."""
