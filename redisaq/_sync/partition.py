@@ -224,6 +224,7 @@ class SyncPartitionWorker:
         return held
 
     def _hand_over(self) -> None:
+        self.release.set()  # (also on a consumer stop): the coordinator expects the lease gone
         keys = self._config.group_keys
         try:
             # Keep the group's consumer list from growing with every restart.
