@@ -24,6 +24,7 @@ class GroupPartitionInfo:
 class MemberInfo:
     consumer_id: str
     expires_in: float  # seconds until its heartbeat expires
+    since_heartbeat: float | None  # seconds since its last heartbeat (None: not recorded)
     partitions: list[int] = field(default_factory=list)
 
 

@@ -65,6 +65,11 @@ class GroupKeys:
         return f"{self._tag}:instances"
 
     @property
+    def heartbeats(self) -> str:
+        """HASH consumer_id -> time of its last heartbeat (server ms), for `info`; no TTL."""
+        return f"{self._tag}:heartbeats"
+
+    @property
     def leases(self) -> str:
         """HASH partition -> "expiry_ms:token:consumer_id"; written by the lease scripts."""
         return f"{self._tag}:leases"

@@ -16,7 +16,7 @@ local function lease(exp, tok, cid)
 end
 """
 
-# KEYS members, instances, leases; ARGV consumer_id, token, ttl_ms, join(0|1)
+# KEYS members, instances, leases, heartbeats; ARGV consumer_id, token, ttl_ms, join(0|1)
 # Returns {1, now, held partitions, members+scores}, or {0, now, held partitions} when
 # fenced: a fenced instance is no member any more, but it keeps the leases it holds until
 # its workers have finished their in-flight jobs and released them.
@@ -30,9 +30,11 @@ if not fenced then
   if current ~= token then redis.call('HSET', KEYS[2], cid, token) end
   for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do
     if m ~= cid then redis.call('HDEL', KEYS[2], m) end
+    redis.call('HDEL', KEYS[4], m)
   end
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
   redis.call('ZADD', KEYS[1], now + ttl, cid)
+  redis.call('HSET', KEYS[4], cid, now)
 end
 local held = {}
 local all = redis.call('HGETALL', KEYS[3])
@@ -106,13 +108,14 @@ end
 return n
 """
 
-# KEYS members, instances, leases; ARGV consumer_id, token
+# KEYS members, instances, leases, heartbeats; ARGV consumer_id, token
 # Deregisters this instance (unless a newer one took its id) and drops its leases.
 LEAVE = """
 local cid, token = ARGV[1], ARGV[2]
 if redis.call('HGET', KEYS[2], cid) == token then
   redis.call('HDEL', KEYS[2], cid)
   redis.call('ZREM', KEYS[1], cid)
+  redis.call('HDEL', KEYS[4], cid)
 end
 local all = redis.call('HGETALL', KEYS[3])
 for i = 1, #all, 2 do

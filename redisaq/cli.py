@@ -420,6 +420,8 @@ def topic_report(info: TopicInfo, group: str | None, dead_letters: int) -> dict[
         _group_totals(g)
         for m in g["members"]:
             m["expires_in"] = round(m["expires_in"], 3)
+            if m["since_heartbeat"] is not None:
+                m["since_heartbeat"] = round(m["since_heartbeat"], 3)
     return report
 
 
@@ -457,11 +459,14 @@ def _print_topic(report: dict[str, Any], only_group: str | None) -> None:
         if g["members"]:
             _print_table(
                 [
-                    ("CONSUMER", "PARTITIONS", "HEARTBEAT EXPIRES IN"),
+                    ("CONSUMER", "PARTITIONS", "LAST HEARTBEAT", "EXPIRES IN"),
                     *(
                         (
                             m["consumer_id"],
                             ",".join(map(str, m["partitions"])) or "-",
+                            "?"
+                            if m["since_heartbeat"] is None
+                            else f"{m['since_heartbeat']:.1f}s ago",
                             f"{m['expires_in']:.1f}s",
                         )
                         for m in g["members"]

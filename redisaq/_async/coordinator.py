@@ -56,7 +56,7 @@ class AsyncCoordinator:
         self._make_worker = make_worker
         keys = config.group_keys
         self._keys = keys
-        self._script_keys = [keys.members, keys.instances, keys.leases]
+        self._script_keys = [keys.members, keys.instances, keys.leases, keys.heartbeats]
         self._channel = config.topic_keys.events
         self._pubsub: AsyncPubSub | None = None
         self._start_id: str | None = None
@@ -172,7 +172,7 @@ class AsyncCoordinator:
         """Take the free leases among ``need``; returns how long until one we wait for expires."""
         sent = time.monotonic()
         reply = await self._store.acquire(
-            self._script_keys[1:], self._consumer_id, self._token, self._config.ttl_ms, need
+            self._script_keys[1:3], self._consumer_id, self._token, self._config.ttl_ms, need
         )
         assert self._start_id is not None
         for partition in sorted(reply.acquired):

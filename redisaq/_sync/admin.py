@@ -90,8 +90,14 @@ class SyncAdmin(SyncClosing):
             expiry, _, rest = value.partition(":")
             if int(expiry) > now:
                 leases[int(field)] = rest.partition(":")[2]
+        beats = self._store.hash(gk.heartbeats)
         members = [
-            MemberInfo(cid, (exp - now) / 1000, sorted(p for p, o in leases.items() if o == cid))
+            MemberInfo(
+                cid,
+                (exp - now) / 1000,
+                (now - int(beats[cid])) / 1000 if beats.get(cid, "").isdigit() else None,
+                sorted(p for p, o in leases.items() if o == cid),
+            )
             for cid, exp in sorted((self._store.scores(gk.members)).items())
             if exp > now
         ]

@@ -345,8 +345,10 @@ async def test_stopped_consumer_leaves_no_trace_in_the_group(
         return len(recorder.jobs) == 4
 
     await eventually(handled)
+    assert await redis_client.hkeys(f"{prefix}:{{jobs:g}}:heartbeats") == [b"short-lived"]
     await consumer.stop()
     assert await task.join(10)
+    assert await redis_client.hlen(f"{prefix}:{{jobs:g}}:heartbeats") == 0
     for p in (0, 1):
         assert await redis_client.xinfo_consumers(f"{prefix}:jobs:{p}", "g") == []
     assert await redis_client.zcard(f"{prefix}:{{jobs:g}}:members") == 0

@@ -347,8 +347,10 @@ def test_stopped_consumer_leaves_no_trace_in_the_group(
         return len(recorder.jobs) == 4
 
     eventually(handled)
+    assert redis_client.hkeys(f"{prefix}:{{jobs:g}}:heartbeats") == [b"short-lived"]
     consumer.stop()
     assert task.join(10)
+    assert redis_client.hlen(f"{prefix}:{{jobs:g}}:heartbeats") == 0
     for p in (0, 1):
         assert redis_client.xinfo_consumers(f"{prefix}:jobs:{p}", "g") == []
     assert redis_client.zcard(f"{prefix}:{{jobs:g}}:members") == 0

@@ -71,10 +71,12 @@ def test_worker_handles_jobs_shows_in_info_and_stops_cleanly(
     (member,) = group["members"]
     assert member["consumer_id"] == "w1" and member["partitions"] == [0, 1]
     assert 0 < member["expires_in"] <= 2
+    assert 0 <= member["since_heartbeat"] <= 2
+    assert member["since_heartbeat"] + member["expires_in"] == pytest.approx(2, abs=0.01)
     text = cli.ok("info", "orders", "--group", "mail")
     assert "topic orders: 2 partition(s), 3 entries" in text
     assert "group mail: lag 0, pending 0, 1 live consumer(s)" in text
-    assert "w1" in text and "0,1" in text
+    assert "w1" in text and "0,1" in text and "s ago" in text
 
     # A signal while a job runs: the job finishes, is acknowledged, the worker leaves.
     cli.ok("enqueue", "orders", json.dumps({"sleep": 1.0, "started": started, "out": out}))
