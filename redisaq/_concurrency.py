@@ -84,6 +84,18 @@ class SyncEvent:
         return self._event.wait(timeout)
 
 
+class AsyncClock:
+    @staticmethod
+    async def sleep(seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class SyncClock:
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        time.sleep(seconds)
+
+
 class AsyncTask:
     """Runs ``target`` in the background; join() waits for it, error holds what it raised."""
 

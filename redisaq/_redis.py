@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis as AsyncRedis
 from redis.asyncio.client import PubSub as AsyncPubSub
+from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.client import PubSub as SyncPubSub
+from redis.cluster import RedisCluster as SyncRedisCluster
 
 __all__ = [
+    "AsyncClient",
     "AsyncConnector",
     "AsyncPubSub",
     "AsyncRedis",
+    "SyncClient",
     "SyncConnector",
     "SyncPubSub",
     "SyncRedis",
 ]
+
+# What ``redis=`` accepts: a plain client or a cluster client of the flavor.
+AsyncClient: TypeAlias = "AsyncRedis | AsyncRedisCluster"
+SyncClient: TypeAlias = "SyncRedis | SyncRedisCluster"
 
 # A socket timeout bounds every read (a half-open TCP connection cannot hang a worker);
 # blocking reads use BLOCK well below it. Keepalive and health checks find dead sockets.
@@ -35,7 +43,7 @@ class AsyncConnector:
         return AsyncRedis.from_url(url, **CLIENT_OPTIONS)
 
     @staticmethod
-    def pubsub(client: AsyncRedis) -> AsyncPubSub:
+    def pubsub(client: AsyncClient) -> AsyncPubSub:
         return client.pubsub(ignore_subscribe_messages=True)
 
     @staticmethod
@@ -49,7 +57,7 @@ class SyncConnector:
         return SyncRedis.from_url(url, **CLIENT_OPTIONS)
 
     @staticmethod
-    def pubsub(client: SyncRedis) -> SyncPubSub:
+    def pubsub(client: SyncClient) -> SyncPubSub:
         return client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call,no-any-return]
 
     @staticmethod

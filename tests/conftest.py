@@ -49,10 +49,13 @@ def prefix(redis_url: str) -> Iterator[str]:
 class RedisServer:
     """A redis-server process of the test's own, on a free loopback port; stopped by PID."""
 
-    def __init__(self, directory: Path, *, appendonly: bool) -> None:
+    def __init__(
+        self, directory: Path, *, appendonly: bool, extra: tuple[str, ...] = (), port: int = 0
+    ) -> None:
         self.directory = directory
         self.appendonly = appendonly
-        self.port = free_port()
+        self.extra = extra
+        self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -75,6 +78,7 @@ class RedisServer:
                 str(self.directory),
                 "--logfile",
                 str(self.directory / "redis.log"),
+                *self.extra,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -121,8 +125,11 @@ def redis_server(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
     """Factory: ``redis_server(appendonly=True)`` starts a private redis-server."""
     servers: list[RedisServer] = []
 
-    def start(*, appendonly: bool = True) -> RedisServer:
-        server = RedisServer(tmp_path / f"redis{len(servers)}", appendonly=appendonly)
+    def start(
+        *, appendonly: bool = True, extra: tuple[str, ...] = (), port: int = 0
+    ) -> RedisServer:
+        directory = tmp_path / f"redis{len(servers)}"
+        server = RedisServer(directory, appendonly=appendonly, extra=extra, port=port)
         server.directory.mkdir()
         servers.append(server)
         server.start()

@@ -14,7 +14,7 @@ from redis.exceptions import ResponseError
 from .._errors import RedisaqError
 from .._info import GroupInfo, GroupPartitionInfo, MemberInfo, PartitionInfo, TopicInfo
 from .._keys import GroupKeys, TopicKeys, validate_name
-from .._redis import AsyncConnector, AsyncRedis
+from .._redis import AsyncClient, AsyncConnector
 from .closing import AsyncClosing
 from .store import AsyncStore
 
@@ -45,7 +45,7 @@ class AsyncAdmin(AsyncClosing):
         *,
         prefix: str = "redisaq",
         redis_url: str = "redis://localhost:6379/0",
-        redis: AsyncRedis | None = None,
+        redis: AsyncClient | None = None,
     ) -> None:
         self.prefix = validate_name("prefix", prefix)
         self._store = AsyncStore(redis or AsyncConnector.from_url(redis_url), owned=redis is None)

@@ -18,7 +18,7 @@ from .._config import ConsumerConfig, default_consumer_id
 from .._errors import ConsumerFencedError, RedisaqError
 from .._lease import Lease
 from .._metrics import ConsumerHooks, HookChain, Metrics
-from .._redis import AsyncConnector, AsyncRedis
+from .._redis import AsyncClient, AsyncConnector
 from .._serialization import Deserializer
 from .._types import AsyncBatchHandler, AsyncCallables, AsyncHandler
 from .coordinator import AsyncCoordinator
@@ -50,7 +50,7 @@ class AsyncConsumer:
         process_job: AsyncHandler | None = None,
         process_batch: AsyncBatchHandler | None = None,
         redis_url: str = "redis://localhost:6379/0",
-        redis: AsyncRedis | None = None,
+        redis: AsyncClient | None = None,
         prefix: str = "redisaq",
         batch_size: int = 10,
         heartbeat_interval: float = 5.0,

@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 
 from .._assignment import assign
 from .._backoff import reconnect_delay
-from .._concurrency import AsyncEvent, AsyncTask
+from .._concurrency import AsyncClock, AsyncEvent, AsyncTask
 from .._config import ConsumerConfig
 from .._lease import Lease
 from .._metrics import ConsumerHooks
@@ -87,7 +87,7 @@ class AsyncCoordinator:
                         wait,
                     )
                     await self._close_pubsub()
-                await self._wait(wait)
+                await self._wait(wait, listen=failures == 0)
         finally:
             await self._close_pubsub()
             if self.joined:  # (when fenced, it deregisters nothing but its own leases)
@@ -230,8 +230,12 @@ class AsyncCoordinator:
     async def _notify(self, message: str) -> None:
         await self._store.publish(self._channel, message)
 
-    async def _wait(self, timeout: float) -> None:
-        """Sleep up to ``timeout``, waking early on a notice for this group or on stop."""
+    async def _wait(self, timeout: float, *, listen: bool) -> None:
+        """Sleep up to ``timeout``, waking early on a notice for this group or on stop.
+
+        Subscribes only when ``listen`` (the last heartbeat worked): a cluster client
+        that lost its slot map maps it again on a command, not on a subscription.
+        """
         deadline = time.monotonic() + timeout
         stopping = self._stop.is_set()
         while (remaining := deadline - time.monotonic()) > 0:
@@ -239,16 +243,26 @@ class AsyncCoordinator:
             if self._stop.is_set() != stopping:
                 return
             try:
-                if self._pubsub is None:
+                if self._pubsub is None and listen:
                     self._pubsub = self._store.pubsub()
-                    await self._pubsub.subscribe(self._channel)
+                    if self._pubsub is not None:
+                        await self._pubsub.subscribe(self._channel)
+                if self._pubsub is None:
+                    await self._pause(step, stopping)
+                    continue
                 message = pubsub_message(await self._pubsub.get_message(timeout=step))
             except RedisError:
                 await self._close_pubsub()
-                await self._stop.wait(step)
+                await self._pause(step, stopping)
                 continue
             if message is not None and self._relevant(message):
                 return
+
+    async def _pause(self, seconds: float, stopping: bool) -> None:
+        if stopping:  # (the stop event is set already: waiting on it would not wait)
+            await AsyncClock.sleep(seconds)
+        else:
+            await self._stop.wait(seconds)
 
     def _relevant(self, message: str) -> bool:
         kind, _, rest = message.partition(" ")

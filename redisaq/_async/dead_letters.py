@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 from .._keys import TopicKeys
 from .._models import F_ENQUEUED_AT, F_ID, F_ONLY_GROUP, F_PAYLOAD, DeadLetter
-from .._redis import AsyncConnector, AsyncRedis
+from .._redis import AsyncClient, AsyncConnector
 from .closing import AsyncClosing
 from .store import AsyncStore
 
@@ -39,7 +39,7 @@ class AsyncDeadLetters(AsyncClosing):
         stream: str = "redisaq:dead_letter",
         prefix: str = "redisaq",
         redis_url: str = "redis://localhost:6379/0",
-        redis: AsyncRedis | None = None,
+        redis: AsyncClient | None = None,
     ) -> None:
         self.stream = stream
         self.prefix = prefix

@@ -22,7 +22,7 @@ from .._config import ProducerConfig, require_positive
 from .._errors import ConnectionFailedError, RedisaqError
 from .._models import encode_entry
 from .._partitioning import RoundRobin, partition_for_payload
-from .._redis import AsyncConnector, AsyncRedis, describe
+from .._redis import AsyncClient, AsyncConnector, describe
 from .._serialization import Serializer, serialize
 from .closing import AsyncClosing
 from .store import AsyncStore
@@ -52,7 +52,7 @@ class AsyncProducer(AsyncClosing):
         topic: str,
         *,
         redis_url: str = "redis://localhost:6379/0",
-        redis: AsyncRedis | None = None,
+        redis: AsyncClient | None = None,
         prefix: str = "redisaq",
         partitions: int = 1,
         maxlen: int | None = None,

@@ -14,7 +14,7 @@ from redis.typing import EncodableT, FieldT
 
 from .. import _parse, _scripts
 from .._models import PendingEntry, StreamEntry, text
-from .._redis import AsyncConnector, AsyncPubSub, AsyncRedis
+from .._redis import AsyncClient, AsyncConnector, AsyncPubSub
 
 PIPELINE_CHUNK = 5000
 
@@ -22,7 +22,7 @@ PIPELINE_CHUNK = 5000
 class AsyncStore:
     """Typed wrapper over one client; closes it only if it opened it."""
 
-    def __init__(self, client: AsyncRedis, *, owned: bool) -> None:
+    def __init__(self, client: AsyncClient, *, owned: bool) -> None:
         self.client = client
         self._owned = owned
         self._heartbeat = client.register_script(_scripts.HEARTBEAT)
@@ -33,6 +33,9 @@ class AsyncStore:
         self._grow = client.register_script(_scripts.GROW)
         self._group_start = client.register_script(_scripts.GROUP_START)
         self._forget = client.register_script(_scripts.FORGET)
+        # Pub/sub notices only speed hand-overs up; an async cluster client of redis-py < 8
+        # has no pub/sub, and then consumers rely on their timed heartbeats alone.
+        self.notices = hasattr(client, "pubsub") and hasattr(client, "publish")
 
     async def aclose(self) -> None:
         if self._owned:
@@ -73,10 +76,11 @@ class AsyncStore:
         return ids
 
     async def publish(self, channel: str, message: str) -> None:
-        await self.client.publish(channel, message)
+        if self.notices:
+            await self.client.publish(channel, message)
 
-    def pubsub(self) -> AsyncPubSub:
-        return AsyncConnector.pubsub(self.client)
+    def pubsub(self) -> AsyncPubSub | None:
+        return AsyncConnector.pubsub(self.client) if self.notices else None
 
     # -- group membership and leases ---------------------------------------------------
 

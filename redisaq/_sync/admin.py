@@ -16,7 +16,7 @@ from redis.exceptions import ResponseError
 from .._errors import RedisaqError
 from .._info import GroupInfo, GroupPartitionInfo, MemberInfo, PartitionInfo, TopicInfo
 from .._keys import GroupKeys, TopicKeys, validate_name
-from .._redis import SyncConnector, SyncRedis
+from .._redis import SyncClient, SyncConnector
 from .closing import SyncClosing
 from .store import SyncStore
 
@@ -47,7 +47,7 @@ class SyncAdmin(SyncClosing):
         *,
         prefix: str = "redisaq",
         redis_url: str = "redis://localhost:6379/0",
-        redis: SyncRedis | None = None,
+        redis: SyncClient | None = None,
     ) -> None:
         self.prefix = validate_name("prefix", prefix)
         self._store = SyncStore(redis or SyncConnector.from_url(redis_url), owned=redis is None)

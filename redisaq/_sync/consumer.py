@@ -20,7 +20,7 @@ from .._config import ConsumerConfig, default_consumer_id
 from .._errors import ConsumerFencedError, RedisaqError
 from .._lease import Lease
 from .._metrics import ConsumerHooks, HookChain, Metrics
-from .._redis import SyncConnector, SyncRedis
+from .._redis import SyncClient, SyncConnector
 from .._serialization import Deserializer
 from .._types import SyncBatchHandler, SyncCallables, SyncHandler
 from .coordinator import SyncCoordinator
@@ -52,7 +52,7 @@ class SyncConsumer:
         process_job: SyncHandler | None = None,
         process_batch: SyncBatchHandler | None = None,
         redis_url: str = "redis://localhost:6379/0",
-        redis: SyncRedis | None = None,
+        redis: SyncClient | None = None,
         prefix: str = "redisaq",
         batch_size: int = 10,
         heartbeat_interval: float = 5.0,

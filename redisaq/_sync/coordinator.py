@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 
 from .._assignment import assign
 from .._backoff import reconnect_delay
-from .._concurrency import SyncEvent, SyncTask
+from .._concurrency import SyncClock, SyncEvent, SyncTask
 from .._config import ConsumerConfig
 from .._lease import Lease
 from .._metrics import ConsumerHooks
@@ -89,7 +89,7 @@ class SyncCoordinator:
                         wait,
                     )
                     self._close_pubsub()
-                self._wait(wait)
+                self._wait(wait, listen=failures == 0)
         finally:
             self._close_pubsub()
             if self.joined:  # (when fenced, it deregisters nothing but its own leases)
@@ -232,8 +232,12 @@ class SyncCoordinator:
     def _notify(self, message: str) -> None:
         self._store.publish(self._channel, message)
 
-    def _wait(self, timeout: float) -> None:
-        """Sleep up to ``timeout``, waking early on a notice for this group or on stop."""
+    def _wait(self, timeout: float, *, listen: bool) -> None:
+        """Sleep up to ``timeout``, waking early on a notice for this group or on stop.
+
+        Subscribes only when ``listen`` (the last heartbeat worked): a cluster client
+        that lost its slot map maps it again on a command, not on a subscription.
+        """
         deadline = time.monotonic() + timeout
         stopping = self._stop.is_set()
         while (remaining := deadline - time.monotonic()) > 0:
@@ -241,16 +245,26 @@ class SyncCoordinator:
             if self._stop.is_set() != stopping:
                 return
             try:
-                if self._pubsub is None:
+                if self._pubsub is None and listen:
                     self._pubsub = self._store.pubsub()
-                    self._pubsub.subscribe(self._channel)
+                    if self._pubsub is not None:
+                        self._pubsub.subscribe(self._channel)
+                if self._pubsub is None:
+                    self._pause(step, stopping)
+                    continue
                 message = pubsub_message(self._pubsub.get_message(timeout=step))
             except RedisError:
                 self._close_pubsub()
-                self._stop.wait(step)
+                self._pause(step, stopping)
                 continue
             if message is not None and self._relevant(message):
                 return
+
+    def _pause(self, seconds: float, stopping: bool) -> None:
+        if stopping:  # (the stop event is set already: waiting on it would not wait)
+            SyncClock.sleep(seconds)
+        else:
+            self._stop.wait(seconds)
 
     def _relevant(self, message: str) -> bool:
         kind, _, rest = message.partition(" ")

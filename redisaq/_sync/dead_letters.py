@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 
 from .._keys import TopicKeys
 from .._models import F_ENQUEUED_AT, F_ID, F_ONLY_GROUP, F_PAYLOAD, DeadLetter
-from .._redis import SyncConnector, SyncRedis
+from .._redis import SyncClient, SyncConnector
 from .closing import SyncClosing
 from .store import SyncStore
 
@@ -41,7 +41,7 @@ class SyncDeadLetters(SyncClosing):
         stream: str = "redisaq:dead_letter",
         prefix: str = "redisaq",
         redis_url: str = "redis://localhost:6379/0",
-        redis: SyncRedis | None = None,
+        redis: SyncClient | None = None,
     ) -> None:
         self.stream = stream
         self.prefix = prefix

@@ -24,7 +24,7 @@ from .._config import ProducerConfig, require_positive
 from .._errors import ConnectionFailedError, RedisaqError
 from .._models import encode_entry
 from .._partitioning import RoundRobin, partition_for_payload
-from .._redis import SyncConnector, SyncRedis, describe
+from .._redis import SyncClient, SyncConnector, describe
 from .._serialization import Serializer, serialize
 from .closing import SyncClosing
 from .store import SyncStore
@@ -54,7 +54,7 @@ class SyncProducer(SyncClosing):
         topic: str,
         *,
         redis_url: str = "redis://localhost:6379/0",
-        redis: SyncRedis | None = None,
+        redis: SyncClient | None = None,
         prefix: str = "redisaq",
         partitions: int = 1,
         maxlen: int | None = None,

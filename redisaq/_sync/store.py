@@ -16,7 +16,7 @@ from redis.typing import EncodableT, FieldT
 
 from .. import _parse, _scripts
 from .._models import PendingEntry, StreamEntry, text
-from .._redis import SyncConnector, SyncPubSub, SyncRedis
+from .._redis import SyncClient, SyncConnector, SyncPubSub
 
 PIPELINE_CHUNK = 5000
 
@@ -24,7 +24,7 @@ PIPELINE_CHUNK = 5000
 class SyncStore:
     """Typed wrapper over one client; closes it only if it opened it."""
 
-    def __init__(self, client: SyncRedis, *, owned: bool) -> None:
+    def __init__(self, client: SyncClient, *, owned: bool) -> None:
         self.client = client
         self._owned = owned
         self._heartbeat = client.register_script(_scripts.HEARTBEAT)
@@ -35,6 +35,9 @@ class SyncStore:
         self._grow = client.register_script(_scripts.GROW)
         self._group_start = client.register_script(_scripts.GROUP_START)
         self._forget = client.register_script(_scripts.FORGET)
+        # Pub/sub notices only speed hand-overs up; an async cluster client of redis-py < 8
+        # has no pub/sub, and then consumers rely on their timed heartbeats alone.
+        self.notices = hasattr(client, "pubsub") and hasattr(client, "publish")
 
     def close(self) -> None:
         if self._owned:
@@ -75,10 +78,11 @@ class SyncStore:
         return ids
 
     def publish(self, channel: str, message: str) -> None:
-        self.client.publish(channel, message)
+        if self.notices:
+            self.client.publish(channel, message)
 
-    def pubsub(self) -> SyncPubSub:
-        return SyncConnector.pubsub(self.client)
+    def pubsub(self) -> SyncPubSub | None:
+        return SyncConnector.pubsub(self.client) if self.notices else None
 
     # -- group membership and leases ---------------------------------------------------
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import redis
+import redis.asyncio
+from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+from redis.cluster import RedisCluster
+
 from redisaq import (
     Admin,
     Consumer,
@@ -73,3 +78,11 @@ def sync_flavor() -> None:
         print(admin.info("emails").partitions)
     with SyncDeadLetters(stream="redisaq:dead_letter") as letters:
         print(letters.count(topic="emails"))
+
+
+async def ready_clients() -> None:
+    """`redis=` takes a client of the flavor: a plain one or a cluster one."""
+    Producer("emails", redis=redis.asyncio.Redis())
+    Consumer("emails", process_job=handle, redis=AsyncRedisCluster(host="127.0.0.1"))
+    SyncProducer("emails", redis=RedisCluster(host="127.0.0.1"))
+    SyncConsumer("emails", process_job=handle_sync, redis=redis.Redis())

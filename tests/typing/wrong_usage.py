@@ -6,6 +6,9 @@ checks it on its own and asserts exactly these errors.
 
 from __future__ import annotations
 
+import redis
+import redis.asyncio
+
 from redisaq import Consumer, Job, Producer, SyncConsumer, SyncProducer
 
 
@@ -38,3 +41,5 @@ def wrong_sync() -> None:
     producer.enqueue("payload")  # expect: arg-type
     job_id: int = producer.enqueue({"ok": 1})  # expect: assignment
     print(job_id)
+    SyncProducer("t", redis=redis.asyncio.Redis())  # expect: arg-type
+    Producer("t", redis=redis.Redis())  # expect: arg-type
