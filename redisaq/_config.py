@@ -75,6 +75,11 @@ class ProducerConfig:
         return TopicKeys(self.prefix, self.topic)
 
 
+def dead_letter_stream(prefix: str) -> str:
+    """The default dead-letter stream of a prefix."""
+    return f"{prefix}:dead_letter"
+
+
 @dataclass(frozen=True)
 class ConsumerConfig:
     """Consumer settings (times in seconds).
@@ -87,7 +92,7 @@ class ConsumerConfig:
             heartbeat (default 10.0); must exceed heartbeat_interval.
         max_retries: retries after the first failed attempt before dead-lettering (default 3).
         retry_backoff: base delay of the exponential backoff, or attempt -> delay.
-        dead_letter: the dead-letter stream key (default ``redisaq:dead_letter``).
+        dead_letter: the dead-letter stream key (default ``{prefix}:dead_letter``).
         start_from: where a new group starts: "earliest" retained entry or "latest".
         deserializer: bytes -> payload mapping (default JSON).
         block_timeout: longest blocking read (default 1.0); bounds how long stop waits.
@@ -102,7 +107,7 @@ class ConsumerConfig:
     heartbeat_ttl: float = 10.0
     max_retries: int = 3
     retry_backoff: RetryBackoff = DEFAULT_BASE
-    dead_letter: str = "redisaq:dead_letter"
+    dead_letter: str = ""  # "" -> f"{prefix}:dead_letter"
     start_from: str = "earliest"
     deserializer: Deserializer | None = None
     block_timeout: float = 1.0
@@ -112,6 +117,8 @@ class ConsumerConfig:
         validate_name("group", self.group, allow_colon=False)
         validate_name("prefix", self.prefix)
         validate_name("consumer_id", self.consumer_id or "x")
+        if not self.dead_letter:
+            object.__setattr__(self, "dead_letter", dead_letter_stream(self.prefix))
         validate_name("dead_letter", self.dead_letter)
         require_positive("batch_size", self.batch_size, integer=True)
         require_positive("heartbeat_interval", self.heartbeat_interval)

@@ -227,5 +227,9 @@ class DeadLetter:
         """Only entries that were real jobs can go back to their topic."""
         return bool(self.job_id and self.payload and self.topic and self.partition >= 0)
 
-    def matches(self, topic: str | None, group: str | None) -> bool:
-        return (topic is None or self.topic == topic) and (group is None or self.group == group)
+    def matches(self, prefix: str, topic: str | None, group: str | None) -> bool:
+        return (
+            self.prefix in ("", prefix)
+            and (topic is None or self.topic == topic)
+            and (group is None or self.group == group)
+        )

@@ -40,6 +40,7 @@ from . import (
     TopicInfo,
     __version__,
 )
+from ._config import dead_letter_stream
 from ._types import AsyncCallables
 
 log = logging.getLogger("redisaq.cli")
@@ -80,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"Redis to use (default: $REDISAQ_URL, $REDIS_URL or {DEFAULT_URL})",
     )
     common.add_argument(
-        "--prefix", default="redisaq", help="key prefix of the topics (default: redisaq)"
+        "--prefix",
+        default=None,
+        help="key prefix of the topics (default: $REDISAQ_PREFIX or redisaq)",
     )
     common.add_argument(
         "--log-level",
@@ -92,9 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     dead_letter = argparse.ArgumentParser(add_help=False)
     dead_letter.add_argument(
         "--dead-letter",
-        default="redisaq:dead_letter",
+        default=None,
         metavar="STREAM",
-        help="the dead-letter stream (default: redisaq:dead_letter)",
+        help="the dead-letter stream (default: PREFIX:dead_letter)",
     )
 
     parser = argparse.ArgumentParser(
@@ -567,7 +570,9 @@ def _selection(args: argparse.Namespace) -> list[str] | None:
 def cmd_dlq_requeue(args: argparse.Namespace) -> int:
     ids = _selection(args)
     with _redis_client(args.redis_url) as client:
-        job_ids = _dead_letters(args, client).requeue(ids, topic=args.topic, group=args.group)
+        job_ids = _dead_letters(args, client).requeue(
+            ids, topic=args.topic, group=args.group, all=args.all
+        )
     print(f"requeued {len(job_ids)} job(s)")
     for job_id in job_ids:
         print(job_id)
@@ -577,7 +582,9 @@ def cmd_dlq_requeue(args: argparse.Namespace) -> int:
 def cmd_dlq_purge(args: argparse.Namespace) -> int:
     ids = _selection(args)
     with _redis_client(args.redis_url) as client:
-        count = _dead_letters(args, client).purge(ids, topic=args.topic, group=args.group)
+        count = _dead_letters(args, client).purge(
+            ids, topic=args.topic, group=args.group, all=args.all
+        )
     print(f"purged {count} dead letter(s)")
     return 0
 
@@ -626,6 +633,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.redis_url is None:
         args.redis_url = _env_url()
+    if args.prefix is None:
+        args.prefix = os.environ.get("REDISAQ_PREFIX") or "redisaq"
+    if "dead_letter" in args and args.dead_letter is None:
+        args.dead_letter = dead_letter_stream(args.prefix)
     logging.basicConfig(
         stream=sys.stderr,
         level=getattr(logging, args.log_level),

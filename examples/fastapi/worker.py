@@ -26,7 +26,7 @@ class EmailSender:
     async def __call__(self, job: Job) -> None:
         to, subject = job.payload.get("to"), job.payload.get("subject")
         if not to or not subject:
-            raise Reject(f"an email needs 'to' and 'subject', got {sorted(job.payload)}")
+            raise Reject(f"an email needs a non-empty 'to' and 'subject', got {job.payload!r}")
         log.info("sending %r to %s (job %s, attempt %d)", subject, to, job.id, job.attempt)
         if self._redis is None:  # opened in the worker's own event loop, on first use
             self._redis = redis.asyncio.Redis.from_url(self.settings.redis_url)

@@ -13,7 +13,8 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timezone
 
-from .._keys import TopicKeys
+from .._config import dead_letter_stream
+from .._keys import TopicKeys, validate_name
 from .._models import F_ENQUEUED_AT, F_ID, F_ONLY_GROUP, F_PAYLOAD, DeadLetter
 from .._redis import AsyncClient, AsyncConnector
 from .closing import AsyncClosing
@@ -25,24 +26,27 @@ PAGE = 500
 
 
 class AsyncDeadLetters(AsyncClosing):
-    """Tools over a dead-letter stream (default ``redisaq:dead_letter``).
+    """Tools over a dead-letter stream (default ``{prefix}:dead_letter``).
+
+    Only dead letters of ``prefix`` are seen: a stream shared by several prefixes keeps
+    the others' letters out of reach of this object.
 
     Args:
         stream: the dead-letter stream key, as given to consumers as ``dead_letter``.
-        prefix: the key prefix for requeued jobs whose dead letter does not name one.
+        prefix: the key prefix of the topics whose dead letters these are.
         redis_url / redis: where Redis is, or a ready client (not closed by ``close``).
     """
 
     def __init__(
         self,
         *,
-        stream: str = "redisaq:dead_letter",
+        stream: str | None = None,
         prefix: str = "redisaq",
         redis_url: str = "redis://localhost:6379/0",
         redis: AsyncClient | None = None,
     ) -> None:
-        self.stream = stream
-        self.prefix = prefix
+        self.prefix = validate_name("prefix", prefix)
+        self.stream = validate_name("stream", stream or dead_letter_stream(prefix))
         self._store = AsyncStore(redis or AsyncConnector.from_url(redis_url), owned=redis is None)
 
     async def close(self) -> None:
@@ -58,7 +62,7 @@ class AsyncDeadLetters(AsyncClosing):
             page = await self._store.range(self.stream, after, PAGE)
             for entry in page:
                 letter = DeadLetter.from_entry(entry)
-                if letter.matches(topic, group):
+                if letter.matches(self.prefix, topic, group):
                     found.append(letter)
             if len(page) < PAGE:
                 break
@@ -66,8 +70,6 @@ class AsyncDeadLetters(AsyncClosing):
         return found if limit is None else found[:limit]
 
     async def count(self, *, topic: str | None = None, group: str | None = None) -> int:
-        if topic is None and group is None:
-            return await self._store.length(self.stream)
         return len(await self.list(topic=topic, group=group))
 
     async def requeue(
@@ -76,32 +78,25 @@ class AsyncDeadLetters(AsyncClosing):
         *,
         topic: str | None = None,
         group: str | None = None,
+        all: bool = False,
     ) -> builtins.list[str]:
         """Put dead letters back on their topic for their group; returns the job ids.
 
-        ``ids`` selects dead-letter ids (default: all that match ``topic`` / ``group``).
-        Entries that were never jobs (junk written by something else) stay where they are.
+        Select by ``ids`` (dead-letter ids) and/or ``topic`` / ``group``; ``all=True``
+        selects every dead letter of this prefix. Entries that were never jobs (junk
+        written by something else) stay where they are.
+
+        Raises:
+            ValueError: nothing selects the letters (no ids, topic, group or all=True).
         """
-        letters = await self._select(ids, topic, group)
-        requeued: builtins.list[str] = []
-        for letter in letters:
-            if not letter.requeueable():
-                log.warning(
-                    "dead letter %s is not a job (%s); left in place", letter.id, letter.error_type
-                )
-                continue
-            # The record names the prefix it came from; older records use this tool's.
-            stream = TopicKeys(letter.prefix or self.prefix, letter.topic).stream(letter.partition)
-            fields: dict[str, str | bytes] = {
-                F_ID: letter.job_id,
-                F_PAYLOAD: letter.payload,
-                F_ENQUEUED_AT: letter.enqueued_at or datetime.now(timezone.utc).isoformat(),
-                F_ONLY_GROUP: letter.group,
-            }
-            await self._store.add(stream, fields, None, True)
-            await self._store.delete_entries(self.stream, [letter.id])
-            requeued.append(letter.job_id)
-        return requeued
+        letters = [x for x in await self._select(ids, topic, group, all) if self._is_job(x)]
+        for start in range(0, len(letters), PAGE):
+            chunk = letters[start : start + PAGE]
+            # Written back first, deleted second: a crash in between can requeue a job
+            # again on the next call, never lose it.
+            await self._store.add_many([self._job_entry(x) for x in chunk], None, True)
+            await self._store.delete_entries(self.stream, [x.id for x in chunk])
+        return [x.job_id for x in letters]
 
     async def purge(
         self,
@@ -109,16 +104,41 @@ class AsyncDeadLetters(AsyncClosing):
         *,
         topic: str | None = None,
         group: str | None = None,
+        all: bool = False,
     ) -> int:
-        """Delete dead letters (selected by id, or all matching); returns how many."""
-        letters = await self._select(ids, topic, group)
+        """Delete dead letters (selected as for ``requeue``); returns how many.
+
+        Raises:
+            ValueError: nothing selects the letters (no ids, topic, group or all=True).
+        """
+        letters = await self._select(ids, topic, group, all)
         return await self._store.delete_entries(self.stream, [x.id for x in letters])
 
     async def _select(
-        self, ids: Iterable[str] | None, topic: str | None, group: str | None
+        self, ids: Iterable[str] | None, topic: str | None, group: str | None, everything: bool
     ) -> builtins.list[DeadLetter]:
+        if ids is None and topic is None and group is None and not everything:
+            raise ValueError("select dead letters by ids, topic= or group=, or pass all=True")
         letters = await self.list(topic=topic, group=group)
         if ids is None:
             return letters
         wanted = set(ids)
         return [letter for letter in letters if letter.id in wanted]
+
+    @staticmethod
+    def _is_job(letter: DeadLetter) -> bool:
+        if not letter.requeueable():
+            log.warning(
+                "dead letter %s is not a job (%s); left in place", letter.id, letter.error_type
+            )
+        return letter.requeueable()
+
+    def _job_entry(self, letter: DeadLetter) -> tuple[str, dict[str, str | bytes]]:
+        # The record names the prefix it came from; records without one use this tool's.
+        stream = TopicKeys(letter.prefix or self.prefix, letter.topic).stream(letter.partition)
+        return stream, {
+            F_ID: letter.job_id,
+            F_PAYLOAD: letter.payload,
+            F_ENQUEUED_AT: letter.enqueued_at or datetime.now(timezone.utc).isoformat(),
+            F_ONLY_GROUP: letter.group,
+        }

@@ -39,7 +39,10 @@ class Flaky:
 
 @pytest.fixture
 async def dead_letters(redis_url: str, prefix: str) -> AsyncDeadLetters:
-    return AsyncDeadLetters(stream=f"{prefix}:dead_letter", prefix=prefix, redis_url=redis_url)
+    # (the default stream of the prefix, where consumers of that prefix write by default)
+    letters = AsyncDeadLetters(prefix=prefix, redis_url=redis_url)
+    assert letters.stream == f"{prefix}:dead_letter"
+    return letters
 
 
 async def wait_dead(dead_letters: AsyncDeadLetters, n: int) -> None:
@@ -291,11 +294,15 @@ async def test_requeue_round_trip_is_safe_to_repeat(
 
     await eventually(other_done)
     handler.failures = 0  # fixed: the next delivery succeeds
-    # A tool opened without the topic's prefix: each dead letter names its own.
-    plain = AsyncDeadLetters(stream=dead_letters.stream, redis_url=redis_url)
-    assert sorted(await plain.requeue(group="g")) == sorted(ids)
-    assert await plain.requeue(group="g") == []
-    await plain.close()
+    # A tool of another prefix on the same stream sees none of them.
+    stranger = AsyncDeadLetters(stream=dead_letters.stream, redis_url=redis_url)
+    assert await stranger.count() == 0
+    assert await stranger.requeue(all=True) == []
+    await stranger.close()
+    with pytest.raises(ValueError, match="all=True"):
+        await dead_letters.requeue()  # no selection: refused, nothing moved
+    assert sorted(await dead_letters.requeue(group="g")) == sorted(ids)
+    assert await dead_letters.requeue(group="g") == []
     assert await dead_letters.count() == 0
 
     async def redone() -> bool:
@@ -323,6 +330,10 @@ async def test_purge_and_count_filter_by_topic(
     assert await dead_letters.purge([first.id]) == 1
     assert await dead_letters.purge(topic="a") == 2
     assert await dead_letters.count() == 1
+    with pytest.raises(ValueError, match="all=True"):
+        await dead_letters.purge()
+    assert await dead_letters.purge(all=True) == 1
+    assert await dead_letters.count() == 0
     await dead_letters.close()
 
 

@@ -88,7 +88,6 @@ def make_consumer(redis_url: str, prefix: str) -> ConsumerFactory:
         for key, value in FAST.items():
             kwargs.setdefault(key, value)
         kwargs.setdefault("redis_url", redis_url)
-        kwargs.setdefault("dead_letter", f"{prefix}:dead_letter")
         kwargs.setdefault("retry_backoff", 0.01)
         return SyncConsumer(topic, prefix=prefix, **kwargs)
 

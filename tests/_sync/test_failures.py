@@ -41,7 +41,10 @@ class Flaky:
 
 @pytest.fixture
 def dead_letters(redis_url: str, prefix: str) -> SyncDeadLetters:
-    return SyncDeadLetters(stream=f"{prefix}:dead_letter", prefix=prefix, redis_url=redis_url)
+    # (the default stream of the prefix, where consumers of that prefix write by default)
+    letters = SyncDeadLetters(prefix=prefix, redis_url=redis_url)
+    assert letters.stream == f"{prefix}:dead_letter"
+    return letters
 
 
 def wait_dead(dead_letters: SyncDeadLetters, n: int) -> None:
@@ -293,11 +296,15 @@ def test_requeue_round_trip_is_safe_to_repeat(
 
     eventually(other_done)
     handler.failures = 0  # fixed: the next delivery succeeds
-    # A tool opened without the topic's prefix: each dead letter names its own.
-    plain = SyncDeadLetters(stream=dead_letters.stream, redis_url=redis_url)
-    assert sorted(plain.requeue(group="g")) == sorted(ids)
-    assert plain.requeue(group="g") == []
-    plain.close()
+    # A tool of another prefix on the same stream sees none of them.
+    stranger = SyncDeadLetters(stream=dead_letters.stream, redis_url=redis_url)
+    assert stranger.count() == 0
+    assert stranger.requeue(all=True) == []
+    stranger.close()
+    with pytest.raises(ValueError, match="all=True"):
+        dead_letters.requeue()  # no selection: refused, nothing moved
+    assert sorted(dead_letters.requeue(group="g")) == sorted(ids)
+    assert dead_letters.requeue(group="g") == []
     assert dead_letters.count() == 0
 
     def redone() -> bool:
@@ -325,6 +332,10 @@ def test_purge_and_count_filter_by_topic(
     assert dead_letters.purge([first.id]) == 1
     assert dead_letters.purge(topic="a") == 2
     assert dead_letters.count() == 1
+    with pytest.raises(ValueError, match="all=True"):
+        dead_letters.purge()
+    assert dead_letters.purge(all=True) == 1
+    assert dead_letters.count() == 0
     dead_letters.close()
 
 

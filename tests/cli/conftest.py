@@ -105,7 +105,7 @@ class Cli:
         with log.open("wb") as stderr:
             process = subprocess.Popen(
                 self.command(
-                    ("worker", handler, *FAST_WORKER, "--dead-letter", self.dead_letter, *args)
+                    ("worker", handler, *FAST_WORKER, *args)  # dead letters: PREFIX:dead_letter
                 ),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,

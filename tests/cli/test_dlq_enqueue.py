@@ -46,6 +46,27 @@ def test_dlq_list_requeue_purge_round_trip(cli: Cli, client: redis.Redis) -> Non
         }
         assert [json.loads(x["payload"]) for x in listed] == payloads
         assert "is not allowed yet" in listed[0]["error"] and listed[0]["traceback"]
+        table = cli.ok("dlq", "list", "--topic", "pay")  # the prefix's stream by default
+        assert "RuntimeError: job 0 is not allowed yet" in table and ids[1] in table
+        # The prefix can come from the environment, as the examples' settings do.
+        by_env = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "redisaq",
+                "dlq",
+                "list",
+                "--json",
+                "--redis-url",
+                cli.redis_url,
+            ],
+            env={**cli.env, "REDISAQ_PREFIX": cli.prefix},
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=30,
+        )
+        assert [x["job_id"] for x in json.loads(by_env.stdout)] == ids, by_env.stderr
         table = cli.ok("dlq", "list", "--topic", "pay", "--dead-letter", cli.dead_letter)
         assert "RuntimeError: job 0 is not allowed yet" in table and ids[1] in table
         assert "no dead letters" in cli.ok(
@@ -68,7 +89,7 @@ def test_dlq_list_requeue_purge_round_trip(cli: Cli, client: redis.Redis) -> Non
         cli.ok("enqueue", "pay", "-", stdin=stdin)
         wait_for(lambda: dead() == 2, what="two new dead letters")
         first = letters.list()[0].id
-        purge = ("dlq", "purge", "--dead-letter", cli.dead_letter)
+        purge = ("dlq", "purge")
         assert cli.ok(*purge, first).strip() == "purged 1 dead letter(s)"
         assert cli.ok(*purge, "--all").strip() == "purged 1 dead letter(s)"
         assert dead() == 0
