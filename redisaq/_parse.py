@@ -81,9 +81,10 @@ def strings(reply: Sequence[Any]) -> list[str]:
 
 
 class HeartbeatReply:
-    """What the heartbeat script saw: fencing, server time, leases held, live members."""
+    """What the heartbeat script saw: fencing, server time, leases held, live members, and
+    whether this member's registration was gone (``lost``)."""
 
-    __slots__ = ("fenced", "now_ms", "held", "members")
+    __slots__ = ("fenced", "now_ms", "held", "members", "lost")
 
     def __init__(self, reply: Any) -> None:
         self.fenced = int(reply[0]) == 0
@@ -93,6 +94,7 @@ class HeartbeatReply:
         self.members: dict[str, float] = {
             flat[i]: float(flat[i + 1]) for i in range(0, len(flat) - 1, 2)
         }
+        self.lost = len(reply) > 4 and int(reply[4]) == 1
 
 
 class AcquireReply:

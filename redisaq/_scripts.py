@@ -17,9 +17,11 @@ end
 """
 
 # KEYS members, instances, leases, heartbeats; ARGV consumer_id, token, ttl_ms, join(0|1)
-# Returns {1, now, held partitions, members+scores}, or {0, now, held partitions} when
-# fenced: a fenced instance is no member any more, but it keeps the leases it holds until
-# its workers have finished their in-flight jobs and released them.
+# Returns {1, now, held partitions, members+scores, lost}, or {0, now, held partitions}
+# when fenced: a fenced instance is no member any more, but it keeps the leases it holds
+# until its workers have finished their in-flight jobs and released them. lost is 1 when
+# a member that had joined finds its registration gone: the group's keys were lost
+# (FLUSHALL, DEL, a restart without persistence) or its heartbeat had expired.
 HEARTBEAT = (
     _NOW
     + """
@@ -46,20 +48,28 @@ for i = 1, #all, 2 do
   end
 end
 if fenced then return {0, now, held} end
-return {1, now, held, redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')}
+local lost = 0
+if not current and not join then lost = 1 end
+return {1, now, held, redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES'), lost}
 """
 )
 
 # KEYS instances, leases; ARGV consumer_id, token, ttl_ms, partition...
-# Takes each free lease: absent, expired or already ours. An unexpired lease of another
+# Takes each free lease: expired, already ours, or absent. An unexpired lease of another
 # instance is never taken, even if that instance was fenced or its member entry expired:
 # it may still be running a job of the partition (it releases the lease when done).
+# An absent lease is not free while the server has been up for less than ttl: a restart
+# without persistence forgets leases whose holders may still be running jobs (on their
+# own clocks, for at most ttl). A lease value that does not parse counts as expired.
 # Returns {now, acquired partitions, earliest expiry of a blocker}.
 ACQUIRE = (
     _NOW
     + """
 local cid, token, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
 if redis.call('HGET', KEYS[1], cid) ~= token then return {now, {}, 0} end
+local info = redis.call('INFO', 'server')
+local uptime = tonumber(string.match(info, 'uptime_in_seconds:(%d+)') or '4294967295')
+local settled = now + ttl - uptime * 1000  -- absent leases are free from then on
 local got, wait = {}, 0
 for i = 4, #ARGV do
   local v = redis.call('HGET', KEYS[2], ARGV[i])
@@ -67,10 +77,13 @@ for i = 4, #ARGV do
   if v then
     local exp, tok = string.match(v, '^(%d+):([^:]*):')
     exp = tonumber(exp)
-    if tok ~= token and exp > now then
+    if exp and tok ~= token and exp > now then
       free = false
       if wait == 0 or exp < wait then wait = exp end
     end
+  elseif settled > now then
+    free = false
+    if wait == 0 or settled < wait then wait = settled end
   end
   if free then
     redis.call('HSET', KEYS[2], ARGV[i], lease(now + ttl, token, cid))

@@ -67,6 +67,7 @@ class SyncCoordinator:
         self.members: list[str] = []
         self.fenced = False
         self.joined = False
+        self._quiet_until = 0.0  # (monotonic) take no partition before, see _lost
 
     def owned(self) -> list[int]:
         return sorted(p for p, (w, _) in self.workers.items() if not w.halted() and w.lease.valid())
@@ -121,6 +122,8 @@ class SyncCoordinator:
                 self._config.topic,
             )
             self._notify(f"join {self._config.group} {self._consumer_id}")
+        if beat.lost:
+            self._lost()
         self._renew(beat.held, sent)
         self._prune()
         self.members = sorted(beat.members)
@@ -141,11 +144,28 @@ class SyncCoordinator:
         if others:  # tick right after the next member would expire: prompt crash detection
             wait = min(wait, (min(others) - beat.now_ms) / 1000 + 0.005)
         need = sorted(p for p in wanted if p not in self.workers)
-        if need:
+        quiet = self._quiet_until - time.monotonic()
+        if need and quiet > 0:
+            wait = min(wait, quiet)
+        elif need:
             wait = min(wait, self._acquire(need))
         if set(self.workers) != wanted:
             wait = min(wait, SETTLE_POLL)
         return max(wait, 0.001)
+
+    def _lost(self) -> None:
+        """Our registration was gone: the group's keys were lost (FLUSHALL, DEL, a restart
+        without persistence) or our heartbeat had expired. Other members may still be
+        running jobs under leases Redis forgot; take no partition until those have surely
+        lapsed on their holders' clocks (heartbeat_ttl)."""
+        log.warning(
+            "%s: group %s lost track of this member (flushed, restarted or expired "
+            "heartbeat); taking no partitions for %.1fs",
+            self._consumer_id,
+            self._config.group,
+            self._config.heartbeat_ttl,
+        )
+        self._quiet_until = time.monotonic() + self._config.heartbeat_ttl
 
     def _report(self) -> None:
         owned = self.owned()

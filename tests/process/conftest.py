@@ -120,6 +120,7 @@ class Group:
     workers: list[Worker] = field(default_factory=list)
     topic: str = TOPIC
     group: str = GROUP
+    queue_url: str = ""  # the consumers' Redis, when not redis_url (which keeps the records)
 
     # -- processes ---------------------------------------------------------------------
 
@@ -154,6 +155,8 @@ class Group:
             "--ttl",
             str(ttl),
             "--redis-url",
+            self.queue_url or self.redis_url,
+            "--records-url",
             self.redis_url,
             *extra,
         ]
@@ -218,7 +221,10 @@ class Group:
 
     def producer(self, partitions: int) -> SyncProducer:
         return SyncProducer(
-            self.topic, redis_url=self.redis_url, prefix=self.prefix, partitions=partitions
+            self.topic,
+            redis_url=self.queue_url or self.redis_url,
+            prefix=self.prefix,
+            partitions=partitions,
         )
 
     def create_topic(self, partitions: int) -> None:

@@ -21,12 +21,14 @@ import signal
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import count, cycle, pairwise
 
 import pytest
+import redis
 
 from redisaq._partitioning import partition_for_value
+from tests.conftest import RedisServer
 from tests.process.conftest import TTL, Group, Record, Worker
 
 EXIT_FENCED = 3
@@ -538,3 +540,40 @@ def test_sigterm_stops_a_consumer_whichever_thread_receives_it(group: Group, fla
     wait_all_handled(group, 10, 2, timeout=10.0)
     stop_gracefully(a)
     assert group.members() == {} and group.leases() == {}, "a did not leave the group"
+
+
+@pytest.mark.parametrize("event", ["restart", "restart-appendonly", "flushall"])
+def test_lost_group_state_keeps_partitions_exclusive(
+    group: Group, redis_server: Callable[..., RedisServer], event: str
+) -> None:
+    """The consumers' Redis restarts (losing every key without persistence) or is flushed
+    while both consumers are busy: the one that heartbeats first must not take partitions
+    the other is still running jobs of. Records live in the shared Redis."""
+    appendonly = event == "restart-appendonly"
+    server = redis_server(appendonly=appendonly)
+    group.queue_url = server.url
+    partitions = 4
+    group.create_topic(partitions)
+    a = group.start("a", "async", sleep=0.02, interval=0.5, ttl=2.0)
+    b = group.start("b", "sync", sleep=0.02, interval=0.5, ttl=2.0)
+    group.wait_ready(a, b)
+    with group.producer(partitions) as producer:
+        producer.batch_enqueue([{"i": i} for i in range(200)])
+        group.until(lambda: len(group.handled()) >= 40, 20.0, "jobs flowing before the restart")
+        if event == "flushall":
+            with redis.Redis(port=server.port) as queue:
+                queue.flushall()
+        else:
+            server.restart()
+        restarted = len(group.handled())
+        # Jobs right after the restart, so both consumers are busy while they find out.
+        producer.batch_enqueue([{"i": i} for i in range(1000, 1200)])
+    after = set(range(1000, 1200))
+    group.until(lambda: after <= group.handled(), 40.0, "every job enqueued after the restart")
+    if appendonly:  # nothing was lost: every job before the restart is handled too
+        group.until(lambda: set(range(200)) <= group.handled(), 20.0, "the jobs from before")
+    stop_gracefully(a, b)
+    records = group.records()
+    print(f"{restarted} handled before the {event}, {len(records)} runs in all")
+    assert_exclusive(records)
+    assert {r.consumer for r in records if r.i >= 1000} == {"a", "b"}

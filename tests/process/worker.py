@@ -1,12 +1,14 @@
 """A consumer process for the multi-process group tests.
 
     python -m tests.process.worker --flavor async|sync --prefix P --topic T --group G --id ID
-        [--sleep S] [--interval 0.2] [--ttl 1.0] [--redis-url URL]
+        [--sleep S] [--interval 0.2] [--ttl 1.0] [--redis-url URL] [--records-url URL]
 
 Every handled job is recorded with RPUSH to ``{P}:records`` as one line
 ``partition,consumer,pid,start,end,i,stream_id,attempt`` (``time.time()`` wall-clock
 seconds, shared by every process on the machine), pushed after the handler's work and
-before it returns, so a record exists for every job whose handler returned. A job whose
+before it returns, so a record exists for every job whose handler returned. Records and
+ready keys go to ``--records-url`` (default: the consumer's Redis), so they survive
+restarts of the consumer's Redis. A job whose
 payload has ``"announce": true`` is also pushed to ``{P}:started`` when it starts.
 
 Payload fields (besides ``i``, the job number): ``sleep`` overrides ``--sleep``;
@@ -54,6 +56,7 @@ class Options:
     interval: float
     ttl: float
     redis_url: str
+    records_url: str
     sigterm_elsewhere: bool = False
 
     @property
@@ -111,6 +114,7 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--interval", type=float, default=0.2)
     parser.add_argument("--ttl", type=float, default=1.0)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--records-url", default=None)
     parser.add_argument(
         "--sigterm-elsewhere",
         action="store_true",
@@ -128,6 +132,7 @@ def parse(argv: list[str]) -> Options:
         interval=ns.interval,
         ttl=ns.ttl,
         redis_url=ns.redis_url,
+        records_url=ns.records_url or ns.redis_url,
         sigterm_elsewhere=ns.sigterm_elsewhere,
     )
 
@@ -141,7 +146,7 @@ def announce_ready(client: redis.Redis, opts: Options) -> None:
 
 
 async def run_async(opts: Options) -> int:
-    recorder = redis.asyncio.Redis.from_url(opts.redis_url)
+    recorder = redis.asyncio.Redis.from_url(opts.records_url)
 
     async def handle(job: Job) -> None:
         start = time.time()
@@ -158,7 +163,7 @@ async def run_async(opts: Options) -> int:
     async def watch() -> None:
         while opts.consumer_id not in consumer.members:
             await asyncio.sleep(0.01)
-        client = redis.Redis.from_url(opts.redis_url)
+        client = redis.Redis.from_url(opts.records_url)
         try:
             announce_ready(client, opts)
         finally:
@@ -180,7 +185,7 @@ async def run_async(opts: Options) -> int:
 
 
 def run_sync(opts: Options) -> int:
-    recorder = redis.Redis.from_url(opts.redis_url)
+    recorder = redis.Redis.from_url(opts.records_url)
 
     def handle(job: Job) -> None:
         start = time.time()
