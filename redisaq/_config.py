@@ -150,6 +150,16 @@ class ConsumerConfig:
         return int(self.heartbeat_ttl * 1000)
 
     @property
+    def delivery_limit(self) -> int:
+        """Deliveries after which a job is dead-lettered without running it again.
+
+        ``max_retries + 1``, but never below 2: a job's first delivery may be a read of
+        several jobs that a crash cut short before it started, so one crash alone never
+        dead-letters the jobs fetched with the one that was running.
+        """
+        return max(self.max_retries + 1, 2)
+
+    @property
     def poll_timeout(self) -> float:
         """Longest wait of any loop before it re-checks for stop or rebalance."""
         return min(self.block_timeout, self.heartbeat_interval)

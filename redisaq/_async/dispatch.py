@@ -123,10 +123,10 @@ class AsyncDispatcher:
             )
             await self._dead_letter(partition, entry, attempt, "DecodeError", str(exc))
             return None
-        if attempt > self._config.max_retries + 1:
+        if attempt > self._config.delivery_limit:
             reason = (
-                f"delivered {attempt} times, more than max_retries + 1 = "
-                f"{self._config.max_retries + 1}: its worker died handling it"
+                f"delivered {attempt} times, more than {self._config.delivery_limit} "
+                f"(max_retries={self._config.max_retries}): its worker died handling it"
             )
             log.error(
                 "job %s (%s %s) %s; dead-lettering it", job.id, stream, entry.stream_id, reason

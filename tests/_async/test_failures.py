@@ -224,6 +224,50 @@ async def test_job_delivered_more_than_max_retries_plus_one_is_dead_lettered_unr
     await dead_letters.close()
 
 
+async def test_one_crash_does_not_dead_letter_jobs_fetched_with_the_running_one(
+    make_producer: ProducerFactory,
+    make_consumer: ConsumerFactory,
+    running: Running,
+    dead_letters: AsyncDeadLetters,
+    redis_client: AsyncRedis,
+    prefix: str,
+) -> None:
+    """A consumer read a batch of four and died on one of them (which, Redis cannot tell):
+    with max_retries=0 every job still runs once more; one delivered twice does not."""
+    stream = f"{prefix}:jobs:0"
+    await make_producer().batch_enqueue([{"i": i} for i in range(4)])
+    await redis_client.xgroup_create(stream, "g", id="0")
+    read = await redis_client.xreadgroup("g", "crashed", {stream: ">"}, count=4)
+    assert len(_parse.read_entries(read)) == 4  # one delivery each, as for a batch read
+    recorder = Recorder()
+    running.start(make_consumer(group="g", process_job=recorder, max_retries=0))
+
+    async def all_ran() -> bool:
+        return len(recorder.jobs) == 4
+
+    await eventually(all_ran, what="the four jobs of the cut-short read")
+    assert [job.payload["i"] for job in recorder.jobs] == [0, 1, 2, 3]
+    assert {job.attempt for job in recorder.jobs} == {2}
+    assert await dead_letters.count() == 0
+
+    # Delivered twice already (it killed the worker that ran it alone): dead-lettered unrun.
+    await running.stop_all()
+    poison = await make_producer().enqueue({"poison": True})
+    read = await redis_client.xreadgroup("g", "crashed", {stream: ">"}, count=1)
+    entry_id = _parse.read_entries(read)[0].stream_id
+    await redis_client.xclaim(stream, "g", "crashed", 0, [entry_id], retrycount=2, justid=True)
+    running.start(make_consumer(group="g", process_job=recorder, max_retries=0))
+    await wait_dead(dead_letters, 1)
+    [letter] = await dead_letters.list()
+    assert (letter.job_id, letter.error_type, letter.attempts) == (
+        poison,
+        "DeliveryLimitExceeded",
+        3,
+    )
+    assert len(recorder.jobs) == 4
+    await dead_letters.close()
+
+
 async def test_claimed_job_sees_earlier_deliveries_in_attempt(
     make_producer: ProducerFactory,
     make_consumer: ConsumerFactory,
