@@ -210,6 +210,15 @@ class AsyncStore:
     async def keys(self, pattern: str) -> list[str]:
         return sorted([text(k) async for k in self.client.scan_iter(match=pattern, count=1000)])
 
+    async def mark_once(self, keys: Sequence[str], ttl_ms: int) -> list[bool]:
+        """SET NX each key (pipelined); True where this call set it first."""
+        if not keys:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.set(key, 1, nx=True, px=ttl_ms)
+        return [bool(ok) for ok in await pipe.execute()]
+
     async def add_dead_letter(self, stream: str, fields: Mapping[str, str | bytes]) -> str:
         return text(await self.client.xadd(stream, _wire(fields)))
 

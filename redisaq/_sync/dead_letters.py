@@ -2,10 +2,13 @@
 # Edit the async source and run: python scripts/unasync.py
 """AsyncDeadLetters: list, count, requeue and purge entries of a dead-letter stream.
 
-Owns nothing but the dead-letter stream it is given. Requeue writes a job back to the
-partition it failed on (same job id and payload, a fresh delivery count) marked for its
-group only, then deletes the dead letter: repeating a requeue never requeues a job twice
-(a crash between the two steps can, at worst, requeue one job again next time).
+Owns the dead-letter stream it is given, and short-lived requeue marks
+(``{stream}:requeuing:{id}``). Requeue first marks each selected dead letter (SET NX), so
+that of requeues running at once only one takes a letter; then it writes the job back to
+the partition it failed on (same job id and payload, a fresh delivery count) marked for
+its group only, and deletes the dead letter: repeating a requeue never requeues a job
+twice (a crash between the write and the delete can, at worst, requeue one job again
+once its mark has expired).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from .store import SyncStore
 log = logging.getLogger("redisaq.dead_letters")
 
 PAGE = 500
+MARK_TTL_MS = 60_000  # how long a requeue's mark keeps other requeues off a dead letter
 
 
 class SyncDeadLetters(SyncClosing):
@@ -92,13 +96,18 @@ class SyncDeadLetters(SyncClosing):
             ValueError: nothing selects the letters (no ids, topic, group or all=True).
         """
         letters = [x for x in self._select(ids, topic, group, all) if self._is_job(x)]
+        done: builtins.list[str] = []
         for start in range(0, len(letters), PAGE):
             chunk = letters[start : start + PAGE]
-            # Written back first, deleted second: a crash in between can requeue a job
-            # again on the next call, never lose it.
-            self._store.add_many([self._job_entry(x) for x in chunk], None, True)
-            self._store.delete_entries(self.stream, [x.id for x in chunk])
-        return [x.job_id for x in letters]
+            marks = [f"{self.stream}:requeuing:{x.id}" for x in chunk]
+            won = self._store.mark_once(marks, MARK_TTL_MS)
+            mine = [x for x, ok in zip(chunk, won, strict=True) if ok]  # others: a requeue
+            # running at the same time has them. Written back first, deleted second: a
+            # crash in between can requeue a job again later, never lose it.
+            self._store.add_many([self._job_entry(x) for x in mine], None, True)
+            self._store.delete_entries(self.stream, [x.id for x in mine])
+            done.extend(x.job_id for x in mine)
+        return done
 
     def purge(
         self,

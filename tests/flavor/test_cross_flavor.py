@@ -5,8 +5,20 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from datetime import datetime, timezone
 
-from redisaq import Consumer, Job, Producer, SyncConsumer, SyncProducer
+import redis
+
+from redisaq import (
+    Consumer,
+    DeadLetters,
+    Job,
+    Producer,
+    SyncConsumer,
+    SyncDeadLetters,
+    SyncProducer,
+)
+from redisaq._models import StreamEntry, dead_letter_fields, encode_entry
 
 FAST = {"heartbeat_interval": 0.1, "heartbeat_ttl": 1.0, "block_timeout": 0.1}
 
@@ -70,8 +82,6 @@ async def test_partition_key_maps_identically_in_both_flavors(redis_url: str, pr
     users = [{"user": f"u{n}"} for n in range(20)]
     await async_producer.batch_enqueue(users, partition_key="user")
     await asyncio.to_thread(sync_producer.batch_enqueue, users, partition_key="user")
-    import redis
-
     client = redis.Redis.from_url(redis_url)
     for p in range(5):
         payloads = [fields[b"payload"] for _, fields in client.xrange(f"{prefix}:keys:{p}")]  # type: ignore[union-attr,index]
@@ -80,3 +90,62 @@ async def test_partition_key_maps_identically_in_both_flavors(redis_url: str, pr
     client.close()
     await async_producer.close()
     sync_producer.close()
+
+
+async def test_requeues_running_at_once_requeue_each_dead_letter_once(
+    redis_url: str, prefix: str
+) -> None:
+    """Three sync and two async requeue(all=True) calls at the same moment."""
+    client = redis.Redis.from_url(redis_url)
+    stream = f"{prefix}:dead_letter"
+    now = datetime.now(timezone.utc)
+    for i in range(300):
+        job = StreamEntry(f"{i + 1}-0", encode_entry(f"job{i}", f'{{"i":{i}}}', now))  # type: ignore[arg-type]
+        fields = dead_letter_fields(
+            prefix=prefix,
+            topic="jobs",
+            group="g",
+            partition=0,
+            consumer_id="c",
+            entry=job,
+            attempts=1,
+            error_type="KeyError",
+            error="x",
+        )
+        client.xadd(stream, fields)  # type: ignore[arg-type]
+    start = threading.Barrier(3 + 1)
+    results: list[list[str]] = []
+    lock = threading.Lock()
+
+    def sync_requeue() -> None:
+        with SyncDeadLetters(prefix=prefix, redis_url=redis_url) as tool:
+            start.wait(10)
+            ids = tool.requeue(all=True)
+        with lock:
+            results.append(ids)
+
+    async def async_requeue(tool: DeadLetters) -> None:
+        ids = await tool.requeue(all=True)
+        with lock:
+            results.append(ids)
+
+    threads = [threading.Thread(target=sync_requeue) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    tools = [DeadLetters(prefix=prefix, redis_url=redis_url) for _ in range(2)]
+    for tool in tools:
+        await tool.count()  # connected, so that both start at once
+    await asyncio.to_thread(start.wait, 10)
+    await asyncio.gather(*(async_requeue(tool) for tool in tools))
+    for thread in threads:
+        await asyncio.to_thread(thread.join, 20)
+    for tool in tools:
+        await tool.close()
+    requeued = [job_id for ids in results for job_id in ids]
+    assert len(results) == 5
+    assert sorted(requeued) == sorted(f"job{i}" for i in range(300)), (
+        f"requeued {len(requeued)} job(s) for 300 dead letters: {[len(r) for r in results]}"
+    )
+    assert client.xlen(f"{prefix}:jobs:0") == 300
+    assert client.xlen(stream) == 0
+    client.close()
