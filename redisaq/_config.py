@@ -5,6 +5,7 @@ Every check runs in the constructor, so a bad setting fails before anything is w
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import uuid
@@ -22,7 +23,7 @@ def default_consumer_id() -> str:
 
 def _number(value: object, integer: bool) -> float | None:
     kind = int if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind):
+    if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value):
         return None
     return float(value)
 

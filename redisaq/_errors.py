@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 
 class RedisaqError(Exception):
     """Base class of every error redisaq raises on purpose."""
 
 
 class PartitionKeyError(RedisaqError, ValueError):
-    """The payload lacks the field named by ``partition_key``."""
+    """The payload lacks the field named by ``partition_key``, or its value has no stable
+    hash (it is not plain JSON data)."""
 
 
 class SerializationError(RedisaqError, ValueError):
@@ -35,6 +38,12 @@ class Retry(RedisaqError):
 
     def __init__(self, message: str = "retry requested", *, after: float = 0.0) -> None:
         super().__init__(message)
-        if after < 0:
-            raise ValueError(f"Retry(after=...) must be >= 0 seconds, got {after!r}")
-        self.after = after
+        number: object = after  # checked at run time too: handlers are often untyped
+        if (
+            not isinstance(number, int | float)
+            or isinstance(number, bool)
+            or not math.isfinite(number)
+            or number < 0
+        ):
+            raise ValueError(f"Retry(after=...) must be a number of seconds >= 0, got {after!r}")
+        self.after = float(number)

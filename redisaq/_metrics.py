@@ -97,6 +97,12 @@ class HookChain(ConsumerHooks):
     """Calls every hook in turn; a failing hook is logged and skipped."""
 
     def __init__(self, hooks: Sequence[ConsumerHooks]) -> None:
+        for hook in hooks:
+            if not isinstance(hook, ConsumerHooks):
+                raise TypeError(
+                    f"hooks must be ConsumerHooks instances (subclass redisaq.ConsumerHooks), "
+                    f"got {hook!r}"
+                )
         self._hooks = list(hooks)
         # on_handled runs once per job: call only the hooks that override it.
         self._handled = [

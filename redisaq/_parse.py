@@ -5,10 +5,13 @@ The single parsing boundary: the rest of redisaq never sees an untyped reply.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._models import PendingEntry, StreamEntry, raw, text
+
+log = logging.getLogger("redisaq.store")
 
 
 def _fields(value: Any) -> dict[str, bytes] | None:
@@ -70,6 +73,20 @@ def pending_consumers(reply: Any) -> dict[str, int]:
     if isinstance(reply, Mapping):
         return {text(c["name"]): int(c["pending"]) for c in reply.get("consumers") or ()}
     return {text(name): int(count) for name, count in (reply[3] or ())}
+
+
+def count(value: Any, key: str) -> int:
+    """A stored partition count: 0 when absent or not a positive integer (logged)."""
+    if value is None:
+        return 0
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        log.warning("%s holds %r, not a partition count; treating it as missing", key, value)
+        return 0
+    return number
 
 
 def ints(reply: Any) -> list[int]:

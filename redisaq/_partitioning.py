@@ -14,7 +14,13 @@ def key_bytes(value: Any) -> bytes:
     """Canonical bytes of a partition-key value: the string itself, else compact JSON."""
     if isinstance(value, str):
         return value.encode("utf-8")
-    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise PartitionKeyError(
+            f"partition key value {value!r:.80} has no canonical JSON form ({exc}); "
+            "use a string, a number or plain JSON data with string keys"
+        ) from exc
 
 
 def partition_for_value(value: Any, partitions: int) -> int:

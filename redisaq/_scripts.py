@@ -139,7 +139,7 @@ return 1
 
 # KEYS partitions; ARGV wanted count. Grows the count, never shrinks it; returns it.
 GROW = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local current = tonumber(redis.call('GET', KEYS[1]) or '0') or 0  -- junk counts as 0
 local wanted = tonumber(ARGV[1])
 if wanted > current then
   redis.call('SET', KEYS[1], wanted)

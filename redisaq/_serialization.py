@@ -31,6 +31,15 @@ def serialize(payload: object, serializer: Serializer | None) -> str | bytes:
             f"payload must be a mapping (a dict of JSON values), got {type(payload).__name__}"
         )
     try:
-        return (serializer or json_dumps)(payload)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise SerializationError(f"payload cannot be serialized: {exc}") from exc
+        body = (serializer or json_dumps)(payload)
+    except RecursionError as exc:
+        raise SerializationError("payload cannot be serialized: it is nested too deeply") from exc
+    except Exception as exc:  # a custom serializer may raise anything
+        raise SerializationError(
+            f"payload cannot be serialized: {type(exc).__name__}: {exc}"
+        ) from exc
+    if not isinstance(body, str | bytes):
+        raise SerializationError(
+            f"the serializer must return str or bytes, it returned {type(body).__name__}"
+        )
+    return body

@@ -597,6 +597,8 @@ def _parse_payload(text: str, where: str) -> dict[str, Any]:
         payload = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CliError(f"{where} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise CliError(f"{where} is nested too deeply to read") from None
     if not isinstance(payload, dict):
         raise CliError(f"{where} must be a JSON object, got {type(payload).__name__}")
     return payload

@@ -47,8 +47,8 @@ class AsyncStore:
     # -- topic -------------------------------------------------------------------------
 
     async def partition_count(self, key: str) -> int:
-        value = await self.client.get(key)
-        return int(value) if value is not None else 0
+        """The stored count; 0 when absent or not a count (then growing it rewrites it)."""
+        return _parse.count(await self.client.get(key), key)
 
     async def grow_partitions(self, key: str, wanted: int) -> int:
         return int(await self._grow(keys=[key], args=[wanted]))

@@ -88,7 +88,8 @@ class SyncAdmin(SyncClosing):
         leases: dict[int, str] = {}
         for field, value in (self._store.hash(gk.leases)).items():
             expiry, _, rest = value.partition(":")
-            if int(expiry) > now:
+            # (consumers treat a lease that does not parse as expired; so does info)
+            if field.isdigit() and expiry.isdigit() and int(expiry) > now:
                 leases[int(field)] = rest.partition(":")[2]
         beats = self._store.hash(gk.heartbeats)
         members = [
@@ -134,7 +135,9 @@ class SyncAdmin(SyncClosing):
             try:
                 self._store.set_group_position(keys.stream(p), group, position)
             except ResponseError as exc:
-                if "NOGROUP" not in str(exc) and "no such key" not in str(exc).lower():
+                # No group on that partition yet, or no stream (nothing was ever written
+                # to it): create both at the position.
+                if "NOGROUP" not in str(exc) and "requires the key to exist" not in str(exc):
                     raise
                 self._store.ensure_group(keys.stream(p), group, position)
         return count

@@ -49,8 +49,8 @@ class SyncStore:
     # -- topic -------------------------------------------------------------------------
 
     def partition_count(self, key: str) -> int:
-        value = self.client.get(key)
-        return int(value) if value is not None else 0
+        """The stored count; 0 when absent or not a count (then growing it rewrites it)."""
+        return _parse.count(self.client.get(key), key)
 
     def grow_partitions(self, key: str, wanted: int) -> int:
         return int(self._grow(keys=[key], args=[wanted]))

@@ -111,6 +111,12 @@ async def test_handler_arguments_are_checked(make_consumer: ConsumerFactory) -> 
         make_consumer(process_job=job_handler, start_from="middle")
     with pytest.raises(ValueError, match="batch_size"):
         make_consumer(process_job=job_handler, batch_size=0)
+    for name in ("heartbeat_interval", "heartbeat_ttl", "block_timeout", "retry_backoff"):
+        for bad in (float("nan"), float("inf")):
+            with pytest.raises(ValueError, match=name):
+                make_consumer(process_job=job_handler, **{name: bad})
+    with pytest.raises(TypeError, match="ConsumerHooks"):
+        make_consumer(process_job=job_handler, hooks=[print])
 
 
 async def test_consumers_split_partitions_round_robin(

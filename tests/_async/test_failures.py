@@ -385,6 +385,7 @@ async def test_replay_moves_a_stopped_group_back_to_a_time(
     make_producer: ProducerFactory,
     make_consumer: ConsumerFactory,
     running: Running,
+    redis_client: AsyncRedis,
     redis_url: str,
     prefix: str,
 ) -> None:
@@ -407,7 +408,13 @@ async def test_replay_moves_a_stopped_group_back_to_a_time(
         await admin.replay("jobs", "g", to=middle)
     await consumer.stop()
     assert await task.join(10)
-    assert await admin.replay("jobs", "g", to=middle) == 2
+    await producer.request_partition_increase(3)  # partition 2: no stream, no group yet
+    assert await admin.replay("jobs", "g", to=middle) == 3
+    # A lease value that does not parse (written by hand) is no owner, for info and for
+    # the next consumer, which takes the partition.
+    await redis_client.hset(f"{prefix}:{{jobs:g}}:leases", "0", "garbage")
+    info = await admin.info("jobs")
+    assert [row.owner for row in info.groups[0].partitions] == [None, None, None]
     again = Recorder()
     running.start(make_consumer(group="g", process_job=again))
 

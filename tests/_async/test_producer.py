@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
@@ -76,7 +78,40 @@ async def test_unserialisable_payload_refuses_the_whole_batch(
         await producer.enqueue(["not", "a", "mapping"])  # type: ignore[arg-type]
     with pytest.raises(SerializationError):
         await producer.enqueue({"nan": float("nan")})
-    assert await redis_client.keys(f"{prefix}:jobs:*") == []
+    deep: dict[str, object] = {}
+    for _ in range(100_000):
+        deep = {"d": deep}
+    with pytest.raises(SerializationError, match="nested too deeply"):
+        await producer.enqueue(deep)
+    with pytest.raises(PartitionKeyError, match="canonical"):
+        await producer.enqueue({"user": {1: "a", "b": 2}}, partition_key="user")
+    assert await redis_client.keys(f"{prefix}:*") == []
+
+
+async def test_a_custom_serializer_that_fails_writes_nothing(
+    make_producer: ProducerFactory, redis_client: AsyncRedis, prefix: str
+) -> None:
+    def raises(payload: Mapping[str, Any]) -> str:
+        raise KeyError("no such field")
+
+    def returns_none(payload: Mapping[str, Any]) -> str:
+        return None  # type: ignore[return-value]
+
+    with pytest.raises(SerializationError, match="KeyError"):
+        await make_producer(serializer=raises).enqueue({"x": 1})
+    with pytest.raises(SerializationError, match="str or bytes.*NoneType"):
+        await make_producer(serializer=returns_none).batch_enqueue([{"x": 1}])
+    assert await redis_client.keys(f"{prefix}:*") == []
+
+
+async def test_a_junk_partition_count_is_rewritten_by_the_next_write(
+    make_producer: ProducerFactory, redis_client: AsyncRedis, prefix: str
+) -> None:
+    await redis_client.set(f"{prefix}:jobs:partitions", "abc")
+    producer = make_producer(partitions=2)
+    assert await producer.num_partitions() == 2
+    await producer.batch_enqueue([{"i": 1}, {"i": 2}])
+    assert await redis_client.get(f"{prefix}:jobs:partitions") == b"2"
 
 
 async def test_maxlen_trims_each_partition(
@@ -118,3 +153,5 @@ async def test_context_manager_and_bad_settings(redis_url: str, prefix: str) -> 
         AsyncProducer("bad{topic}")
     with pytest.raises(ValueError, match="maxlen"):
         AsyncProducer("jobs", maxlen=-1)
+    with pytest.raises(ValueError, match="partitions"):
+        AsyncProducer("jobs", partitions=float("inf"))  # type: ignore[arg-type]

@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
@@ -78,7 +80,40 @@ def test_unserialisable_payload_refuses_the_whole_batch(
         producer.enqueue(["not", "a", "mapping"])  # type: ignore[arg-type]
     with pytest.raises(SerializationError):
         producer.enqueue({"nan": float("nan")})
-    assert redis_client.keys(f"{prefix}:jobs:*") == []
+    deep: dict[str, object] = {}
+    for _ in range(100_000):
+        deep = {"d": deep}
+    with pytest.raises(SerializationError, match="nested too deeply"):
+        producer.enqueue(deep)
+    with pytest.raises(PartitionKeyError, match="canonical"):
+        producer.enqueue({"user": {1: "a", "b": 2}}, partition_key="user")
+    assert redis_client.keys(f"{prefix}:*") == []
+
+
+def test_a_custom_serializer_that_fails_writes_nothing(
+    make_producer: ProducerFactory, redis_client: SyncRedis, prefix: str
+) -> None:
+    def raises(payload: Mapping[str, Any]) -> str:
+        raise KeyError("no such field")
+
+    def returns_none(payload: Mapping[str, Any]) -> str:
+        return None  # type: ignore[return-value]
+
+    with pytest.raises(SerializationError, match="KeyError"):
+        make_producer(serializer=raises).enqueue({"x": 1})
+    with pytest.raises(SerializationError, match="str or bytes.*NoneType"):
+        make_producer(serializer=returns_none).batch_enqueue([{"x": 1}])
+    assert redis_client.keys(f"{prefix}:*") == []
+
+
+def test_a_junk_partition_count_is_rewritten_by_the_next_write(
+    make_producer: ProducerFactory, redis_client: SyncRedis, prefix: str
+) -> None:
+    redis_client.set(f"{prefix}:jobs:partitions", "abc")
+    producer = make_producer(partitions=2)
+    assert producer.num_partitions() == 2
+    producer.batch_enqueue([{"i": 1}, {"i": 2}])
+    assert redis_client.get(f"{prefix}:jobs:partitions") == b"2"
 
 
 def test_maxlen_trims_each_partition(
@@ -120,3 +155,5 @@ def test_context_manager_and_bad_settings(redis_url: str, prefix: str) -> None:
         SyncProducer("bad{topic}")
     with pytest.raises(ValueError, match="maxlen"):
         SyncProducer("jobs", maxlen=-1)
+    with pytest.raises(ValueError, match="partitions"):
+        SyncProducer("jobs", partitions=float("inf"))  # type: ignore[arg-type]

@@ -118,6 +118,7 @@ def test_enqueue(cli: Cli, client: redis.Redis) -> None:
         (("users", "-"), '{"a": 1}\n\n"x"\n', "stdin line 3 must be a JSON object, got str"),
         (("users", "{}", "--partition-key", "user"), None, "PartitionKeyError"),
         (("two words", "{}"), None, "topic 'two words' must not contain ' '"),
+        (("users", "-"), '{"a":' * 100_000 + "1" + "}" * 100_000, "nested too deeply"),
     ]:
         result = cli.run("enqueue", *args, stdin=stdin)
         assert result.returncode == 1, args

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from redisaq import Retry
 from redisaq._assignment import assign
 from redisaq._async.admin import replay_position
 from redisaq._backoff import CAP, retry_delay
@@ -101,3 +102,10 @@ def test_replay_positions() -> None:
     assert replay_position(when) == "1699999999999-18446744073709551615"
     with pytest.raises(ValueError, match="aware"):
         replay_position(datetime(2026, 1, 1))
+
+
+def test_retry_delay_must_be_a_finite_number() -> None:
+    assert Retry("later", after=2).after == 2.0
+    for bad in (-1, float("nan"), float("inf"), "5", None):
+        with pytest.raises(ValueError, match="after"):
+            Retry("later", after=bad)  # type: ignore[arg-type]
