@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import zlib
 from collections.abc import Mapping
 from typing import Any
@@ -39,10 +40,14 @@ def partition_for_payload(payload: Mapping[str, Any], field: str, partitions: in
 
 
 class RoundRobin:
-    """Hands out partitions in turn; thread-safety is not needed (one producer, one caller)."""
+    """Hands out partitions in turn; thread-safety is not needed (one producer, one caller).
 
-    def __init__(self) -> None:
-        self._next = 0
+    Starts at a random partition (unless ``start`` is given), so that many short-lived
+    producers (a script, a CLI call, a request each) do not all fill partition 0.
+    """
+
+    def __init__(self, start: int | None = None) -> None:
+        self._next = random.randrange(1 << 30) if start is None else start
 
     def take(self, partitions: int, count: int = 1) -> list[int]:
         start = self._next

@@ -272,7 +272,10 @@ def load_handler(path: str, app_dir: str = ".") -> Callable[..., Any]:
                 f"cannot import handler {path!r}: no module named {exc.name!r} "
                 f"(searched from {directory})"
             ) from None
-        raise CliError(f"cannot import handler {path!r}: {exc}") from None
+        raise CliError(
+            f"cannot import handler {path!r}: importing {module_name!r} failed: {exc} "
+            "(a module it imports is missing: is it installed in this environment?)"
+        ) from None
     except Exception as exc:  # the module itself failed while importing
         raise CliError(
             f"cannot import handler {path!r}: importing {module_name!r} raised "

@@ -114,6 +114,7 @@ async def main() -> None:
     show("charlie (async) joined", group)
 
     await producer.batch_enqueue([{"order": n, "amount": n * 3} for n in range(300, 400)])
+    show("100 more jobs enqueued", group)
     await wait_for(lambda: total() >= 330)
     await charlie.stop()
     await charlie_task

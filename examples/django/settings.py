@@ -16,7 +16,9 @@ USE_TZ = True
 
 # Read by examples/django/shop/queue.py and the process_orders command.
 REDISAQ: dict[str, Any] = {
-    "REDIS_URL": os.environ.get("REDIS_URL", "redis://localhost:6379/0"),
+    # the variables the redisaq command reads, in its order
+    "REDIS_URL": os.environ.get("REDISAQ_URL")
+    or os.environ.get("REDIS_URL", "redis://localhost:6379/0"),
     "PREFIX": os.environ.get("REDISAQ_PREFIX", "redisaq"),
     "TOPIC": "orders",
     "PARTITIONS": 4,

@@ -18,7 +18,8 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         return cls(
-            redis_url=os.environ.get("REDIS_URL", cls.redis_url),
+            # the variables the redisaq command reads, in its order
+            redis_url=os.environ.get("REDISAQ_URL") or os.environ.get("REDIS_URL", cls.redis_url),
             prefix=os.environ.get("REDISAQ_PREFIX", cls.prefix),
         )
 

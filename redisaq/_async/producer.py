@@ -171,10 +171,15 @@ class AsyncProducer(AsyncClosing):
         store = await self._open()
         with self._errors():
             before = await store.partition_count(self._keys.partitions)
-            count = await store.grow_partitions(self._keys.partitions, partitions)
-            if count > before:
-                await store.publish(self._keys.events, f"grow {count}")
+            count = await self._grow(store, before, partitions)
         self._count, self._count_checked = count, time.monotonic()
+        return count
+
+    async def _grow(self, store: AsyncStore, before: int, wanted: int) -> int:
+        """Grow the count to ``wanted`` and tell running consumers at once."""
+        count = await store.grow_partitions(self._keys.partitions, wanted)
+        if count > before:
+            await store.publish(self._keys.events, f"grow {count}")
         return count
 
     async def num_partitions(self) -> int:
@@ -190,7 +195,7 @@ class AsyncProducer(AsyncClosing):
             count = await store.partition_count(self._keys.partitions)
             wanted = max(self.config.partitions, self._count)  # the count only grows
             if count < wanted:
-                count = await store.grow_partitions(self._keys.partitions, wanted)
+                count = await self._grow(store, count, wanted)
         self._count, self._count_checked = count, time.monotonic()
         return count
 

@@ -173,10 +173,15 @@ class SyncProducer(SyncClosing):
         store = self._open()
         with self._errors():
             before = store.partition_count(self._keys.partitions)
-            count = store.grow_partitions(self._keys.partitions, partitions)
-            if count > before:
-                store.publish(self._keys.events, f"grow {count}")
+            count = self._grow(store, before, partitions)
         self._count, self._count_checked = count, time.monotonic()
+        return count
+
+    def _grow(self, store: SyncStore, before: int, wanted: int) -> int:
+        """Grow the count to ``wanted`` and tell running consumers at once."""
+        count = store.grow_partitions(self._keys.partitions, wanted)
+        if count > before:
+            store.publish(self._keys.events, f"grow {count}")
         return count
 
     def num_partitions(self) -> int:
@@ -192,7 +197,7 @@ class SyncProducer(SyncClosing):
             count = store.partition_count(self._keys.partitions)
             wanted = max(self.config.partitions, self._count)  # the count only grows
             if count < wanted:
-                count = store.grow_partitions(self._keys.partitions, wanted)
+                count = self._grow(store, count, wanted)
         self._count, self._count_checked = count, time.monotonic()
         return count
 

@@ -237,6 +237,22 @@ def test_running_consumer_picks_up_new_partitions(
     assert {job.partition for job in recorder.jobs} == {0, 1, 2}
 
 
+def test_a_producer_growing_the_topic_with_partitions_wakes_consumers_at_once(
+    make_producer: ProducerFactory, make_consumer: ConsumerFactory, running: Running
+) -> None:
+    make_producer(partitions=1).enqueue({"i": 0})
+    consumer = make_consumer(process_job=Recorder(), heartbeat_interval=10, heartbeat_ttl=20)
+    running.start(consumer)
+
+    def owns(parts: list[int]) -> bool:
+        return consumer.partitions == parts
+
+    eventually(lambda: owns([0]), what="partition 0")
+    make_producer(partitions=3).enqueue({"i": 1})  # grows on first use
+    # Well before the next timed heartbeat (10 s): the grow notice woke the consumer.
+    eventually(lambda: owns([0, 1, 2]), timeout=3.0, what="partitions 0-2 within 3 s")
+
+
 def test_new_group_reads_from_earliest_or_latest(
     make_producer: ProducerFactory, make_consumer: ConsumerFactory, running: Running
 ) -> None:

@@ -60,5 +60,5 @@ def test_django_view_enqueues_and_the_command_processes() -> None:
     command.start()
     command.join(20)
     assert not command.is_alive(), f"process_orders did not stop; output: {out.getvalue()}"
-    assert "stopped cleanly after 4 order(s)" in out.getvalue()
+    assert "stopped cleanly: 4 order(s) processed, 0 dead-lettered" in out.getvalue()
     assert {client.get(f"/orders/{job_id}/").json()["status"] for job_id in ids} == {"processed"}

@@ -44,9 +44,14 @@ def test_partition_hash_is_stable_across_processes_and_hash_seeds() -> None:
 
 
 def test_round_robin_cycles_over_partitions() -> None:
-    rr = RoundRobin()
+    rr = RoundRobin(start=0)
     assert rr.take(3, 4) == [0, 1, 2, 0]
     assert rr.take(3, 2) == [1, 2]
+    firsts = {RoundRobin().take(4)[0] for _ in range(200)}
+    assert firsts == {0, 1, 2, 3}  # new producers start anywhere
+    rr = RoundRobin()
+    cycle = rr.take(4, 8)
+    assert sorted(cycle) == [0, 0, 1, 1, 2, 2, 3, 3] and cycle[:4] == cycle[4:]
 
 
 def test_assignment_is_round_robin_over_sorted_members() -> None:

@@ -56,7 +56,10 @@ class Command(BaseCommand):
         self.stdout.write(f"consumer {consumer.consumer_id} processing {conf['TOPIC']!r}")
         with _StopOnSignals(consumer):
             consumer.consume()
-        self.stdout.write(f"stopped cleanly after {handled} order(s)")
+        rejected = consumer.metrics.snapshot().dead_lettered
+        self.stdout.write(
+            f"stopped cleanly: {handled} order(s) processed, {rejected} dead-lettered"
+        )
 
 
 class _StopOnSignals:
