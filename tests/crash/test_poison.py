@@ -8,7 +8,7 @@ import sys
 import pytest
 import redis
 
-from redisaq import DeadLetter, SyncDeadLetters, SyncProducer
+from redisaq import SyncDeadLetters, SyncProducer
 
 WORKER = """
 import asyncio, os, sys
@@ -52,17 +52,18 @@ def run_until_clean_exit(flavor: str, redis_url: str, prefix: str, max_retries: 
     return codes
 
 
-def dead_letters(redis_url: str, prefix: str) -> list[DeadLetter]:
+def assert_only_poison_dead_lettered(redis_url: str, prefix: str, poison: str) -> None:
+    """The poison job alone was dead-lettered, unrun on its third delivery; none pending."""
     with SyncDeadLetters(prefix=prefix, redis_url=redis_url) as dead:
-        return dead.list()
-
-
-def pending(redis_url: str, prefix: str) -> int:
+        [letter] = dead.list()
+    assert (letter.job_id, letter.error_type, letter.attempts) == (
+        poison,
+        "DeliveryLimitExceeded",
+        3,
+    )
     client = redis.Redis.from_url(redis_url)
-    try:
-        return int(client.xpending(f"{prefix}:jobs:0", "default")["pending"])
-    finally:
-        client.close()
+    assert client.xpending(f"{prefix}:jobs:0", "default")["pending"] == 0
+    client.close()
 
 
 @pytest.mark.parametrize("flavor", ["async", "sync"])
@@ -76,13 +77,7 @@ def test_poison_job_is_dead_lettered_not_redelivered_forever(
     # Delivery 1 and 2 (max_retries=1) kill the worker; delivery 3 is dead-lettered unrun,
     # then the good job runs and the worker stops cleanly.
     assert codes == [3, 3, 0]
-    [letter] = dead_letters(redis_url, prefix)
-    assert (letter.job_id, letter.error_type, letter.attempts) == (
-        poison,
-        "DeliveryLimitExceeded",
-        3,
-    )
-    assert pending(redis_url, prefix) == 0
+    assert_only_poison_dead_lettered(redis_url, prefix, poison)
     producer.close()
 
 
@@ -99,11 +94,5 @@ def test_jobs_read_with_a_poison_job_are_not_dead_lettered_with_it(
     # a read that a crash could have cut short before it started); worker 3 dead-letters
     # it unrun and runs the last job.
     assert codes == [3, 3, 0]
-    [letter] = dead_letters(redis_url, prefix)
-    assert (letter.job_id, letter.error_type, letter.attempts) == (
-        poison,
-        "DeliveryLimitExceeded",
-        3,
-    )
-    assert pending(redis_url, prefix) == 0
+    assert_only_poison_dead_lettered(redis_url, prefix, poison)
     producer.close()
