@@ -169,7 +169,10 @@ class AsyncCoordinator:
         owned = self.owned()
         if owned != self._reported:
             self._reported = owned
-            log.info("%s now owns partitions %s", self._consumer_id, owned)
+            if owned or not (self._stop.is_set() or self.fenced):
+                log.info("%s now owns partitions %s", self._consumer_id, owned)
+            else:  # (its workers still finish their in-flight jobs, then hand over)
+                log.info("%s takes no more jobs; finishing the ones in flight", self._consumer_id)
             self._hooks.on_rebalance(owned)
 
     async def _partition_count(self) -> int:
