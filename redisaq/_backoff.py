@@ -10,12 +10,14 @@ RetryBackoff = float | Callable[[int], float]
 
 DEFAULT_BASE = 0.5
 CAP = 30.0
+MAX_DELAY = 10**8  # seconds (about three years): the longest any setting or timer may ask
 
 
 def retry_delay(backoff: RetryBackoff, failed_attempt: int) -> float:
     """Seconds to wait after attempt number ``failed_attempt`` (1-based) failed."""
     if callable(backoff):
-        return max(0.0, float(backoff(failed_attempt)))
+        delay = float(backoff(failed_attempt))
+        return min(MAX_DELAY, delay) if delay > 0 else 0.0  # (NaN -> 0)
     ceiling = min(CAP, backoff * (2 ** (failed_attempt - 1)))
     return float(ceiling / 2 + random.uniform(0, ceiling / 2))
 

@@ -11,7 +11,7 @@ import socket
 import uuid
 from dataclasses import dataclass
 
-from ._backoff import DEFAULT_BASE, RetryBackoff
+from ._backoff import DEFAULT_BASE, MAX_DELAY, RetryBackoff
 from ._keys import GroupKeys, TopicKeys, validate_name
 from ._serialization import Deserializer, Serializer
 
@@ -28,18 +28,32 @@ def _number(value: object, integer: bool) -> float | None:
     return float(value)
 
 
-def require_positive(name: str, value: object, *, integer: bool = False) -> None:
+# Upper bounds: each owned partition is a blocking read (and, in the sync flavor, a
+# thread) of its own; Redis takes counts and lengths up to 2**63 - 1.
+MAX_PARTITIONS = 4096
+MAX_BATCH_SIZE = 100_000
+MAX_MAXLEN = 2**63 - 1
+MAX_SECONDS = MAX_DELAY
+
+
+def require_positive(
+    name: str, value: object, *, integer: bool = False, most: float = MAX_SECONDS
+) -> None:
     number = _number(value, integer)
-    if number is None or number <= 0:
+    if number is None or number <= 0 or number > most:
         what = "integer" if integer else "number of seconds"
-        raise ValueError(f"{name} must be a positive {what}, got {value!r}")
+        raise ValueError(f"{name} must be a positive {what} up to {most:,}, got {value!r}")
 
 
 def _non_negative(name: str, value: object, *, integer: bool = False) -> None:
     number = _number(value, integer)
-    if number is None or number < 0:
+    if number is None or number < 0 or number > MAX_SECONDS:
         what = "integer" if integer else "number of seconds (or a function attempt -> seconds)"
         raise ValueError(f"{name} must be a {what} >= 0, got {value!r}")
+
+
+def require_partitions(value: object) -> None:
+    require_positive("partitions", value, integer=True, most=MAX_PARTITIONS)
 
 
 @dataclass(frozen=True)
@@ -65,9 +79,9 @@ class ProducerConfig:
     def __post_init__(self) -> None:
         validate_name("topic", self.topic)
         validate_name("prefix", self.prefix)
-        require_positive("partitions", self.partitions, integer=True)
+        require_partitions(self.partitions)
         if self.maxlen is not None:
-            require_positive("maxlen", self.maxlen, integer=True)
+            require_positive("maxlen", self.maxlen, integer=True, most=MAX_MAXLEN)
         if self.serializer is not None and not callable(self.serializer):
             raise TypeError("serializer must be callable: payload -> str | bytes")
 
@@ -121,7 +135,7 @@ class ConsumerConfig:
         if not self.dead_letter:
             object.__setattr__(self, "dead_letter", dead_letter_stream(self.prefix))
         validate_name("dead_letter", self.dead_letter)
-        require_positive("batch_size", self.batch_size, integer=True)
+        require_positive("batch_size", self.batch_size, integer=True, most=MAX_BATCH_SIZE)
         require_positive("heartbeat_interval", self.heartbeat_interval)
         require_positive("heartbeat_ttl", self.heartbeat_ttl)
         require_positive("block_timeout", self.block_timeout)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from ._backoff import MAX_DELAY
+
 
 class RedisaqError(Exception):
     """Base class of every error redisaq raises on purpose."""
@@ -43,7 +45,10 @@ class Retry(RedisaqError):
             not isinstance(number, int | float)
             or isinstance(number, bool)
             or not math.isfinite(number)
-            or number < 0
+            or not 0 <= number <= MAX_DELAY
         ):
-            raise ValueError(f"Retry(after=...) must be a number of seconds >= 0, got {after!r}")
+            raise ValueError(
+                f"Retry(after=...) must be a number of seconds from 0 to {MAX_DELAY:,}, "
+                f"got {after!r}"
+            )
         self.after = float(number)

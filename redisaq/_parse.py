@@ -9,6 +9,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._config import MAX_PARTITIONS
 from ._models import PendingEntry, StreamEntry, raw, text
 
 log = logging.getLogger("redisaq.store")
@@ -76,17 +77,15 @@ def pending_consumers(reply: Any) -> dict[str, int]:
 
 
 def count(value: Any, key: str) -> int:
-    """A stored partition count: 0 when absent or not a positive integer (logged)."""
+    """A stored partition count: 0 when absent or not a valid count (logged), like the
+    GROW script, which then overwrites it."""
     if value is None:
         return 0
-    try:
-        number = int(value)
-    except ValueError:
-        number = -1
-    if number < 0:
-        log.warning("%s holds %r, not a partition count; treating it as missing", key, value)
-        return 0
-    return number
+    digits = raw(value)
+    if digits.isdigit() and len(digits) <= 9 and int(digits) <= MAX_PARTITIONS:
+        return int(digits)
+    log.warning("%s holds %r, not a partition count; treating it as missing", key, value)
+    return 0
 
 
 def ints(reply: Any) -> list[int]:

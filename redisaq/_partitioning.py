@@ -13,11 +13,11 @@ from ._errors import PartitionKeyError
 
 def key_bytes(value: Any) -> bytes:
     """Canonical bytes of a partition-key value: the string itself, else compact JSON."""
-    if isinstance(value, str):
-        return value.encode("utf-8")
     try:
+        if isinstance(value, str):
+            return value.encode("utf-8")
         return json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    except (TypeError, ValueError, RecursionError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:  # (UnicodeError is a ValueError)
         raise PartitionKeyError(
             f"partition key value {value!r:.80} has no canonical JSON form ({exc}); "
             "use a string, a number or plain JSON data with string keys"

@@ -137,9 +137,13 @@ end
 return 1
 """
 
-# KEYS partitions; ARGV wanted count. Grows the count, never shrinks it; returns it.
+# KEYS partitions; ARGV wanted count, largest valid count. Grows the count, never shrinks
+# it; returns it. A stored value that is not a valid count (junk) counts as 0, as in Python.
 GROW = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '0') or 0  -- junk counts as 0
+local v = redis.call('GET', KEYS[1])
+local current = 0
+if v and string.match(v, '^%d+$') and #v <= 9 then current = tonumber(v) end
+if current > tonumber(ARGV[2]) then current = 0 end
 local wanted = tonumber(ARGV[1])
 if wanted > current then
   redis.call('SET', KEYS[1], wanted)
@@ -154,7 +158,7 @@ GROUP_START = (
     _NOW
     + """
 local id = redis.call('HGET', KEYS[1], 'start_id')
-if id then return id end
+if id and string.match(id, '^%d+%-%d+$') then return id end  -- (junk: fixed anew)
 if ARGV[1] == 'latest' then id = string.format('%.0f', now) .. '-0' else id = '0-0' end
 redis.call('HSET', KEYS[1], 'start_id', id, 'start_from', ARGV[1])
 return id

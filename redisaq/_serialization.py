@@ -24,7 +24,7 @@ def json_loads(data: bytes) -> Mapping[str, Any]:
     return value
 
 
-def serialize(payload: object, serializer: Serializer | None) -> str | bytes:
+def serialize(payload: object, serializer: Serializer | None) -> bytes:
     """The stored form of ``payload``; SerializationError says what is wrong with it."""
     if not isinstance(payload, Mapping):
         raise SerializationError(
@@ -38,8 +38,15 @@ def serialize(payload: object, serializer: Serializer | None) -> str | bytes:
         raise SerializationError(
             f"payload cannot be serialized: {type(exc).__name__}: {exc}"
         ) from exc
-    if not isinstance(body, str | bytes):
+    if isinstance(body, bytes):
+        return body
+    if not isinstance(body, str):
         raise SerializationError(
             f"the serializer must return str or bytes, it returned {type(body).__name__}"
         )
-    return body
+    try:  # here, not in redis-py half-way through a batch
+        return body.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise SerializationError(
+            f"payload cannot be serialized: {exc} (a lone surrogate in a string?)"
+        ) from exc

@@ -79,6 +79,7 @@ class AsyncCoordinator:
                     failures = 0
                     self._report()
                 except RedisError as exc:
+                    self._prune()  # workers end during an outage too (a stop must not wait)
                     failures += 1
                     wait = reconnect_delay(failures)
                     log.warning(

@@ -13,6 +13,7 @@ from redis.exceptions import ResponseError
 from redis.typing import EncodableT, FieldT
 
 from .. import _parse, _scripts
+from .._config import MAX_PARTITIONS
 from .._models import PendingEntry, StreamEntry, text
 from .._redis import AsyncClient, AsyncConnector, AsyncPubSub
 
@@ -51,7 +52,7 @@ class AsyncStore:
         return _parse.count(await self.client.get(key), key)
 
     async def grow_partitions(self, key: str, wanted: int) -> int:
-        return int(await self._grow(keys=[key], args=[wanted]))
+        return int(await self._grow(keys=[key], args=[wanted, MAX_PARTITIONS]))
 
     async def add(
         self, stream: str, fields: Mapping[str, str | bytes], maxlen: int | None, approximate: bool
@@ -218,6 +219,15 @@ class AsyncStore:
         for key in keys:
             pipe.set(key, 1, nx=True, px=ttl_ms)
         return [bool(ok) for ok in await pipe.execute()]
+
+    async def present(self, stream: str, ids: Sequence[str]) -> list[bool]:
+        """Whether each of ``ids`` is still an entry of ``stream`` (pipelined)."""
+        if not ids:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for entry_id in ids:
+            pipe.xrange(stream, min=entry_id, max=entry_id, count=1)
+        return [bool(reply) for reply in await pipe.execute()]
 
     async def add_dead_letter(self, stream: str, fields: Mapping[str, str | bytes]) -> str:
         return text(await self.client.xadd(stream, _wire(fields)))

@@ -4,7 +4,9 @@
 
 Owns the dead-letter stream it is given, and short-lived requeue marks
 (``{stream}:requeuing:{id}``). Requeue first marks each selected dead letter (SET NX), so
-that of requeues running at once only one takes a letter; then it writes the job back to
+that of requeues running at once only one takes a letter, and checks that the letter is
+still there (a requeue held up for longer than a mark lives must not take letters that
+another requeued meanwhile); then it writes the job back to
 the partition it failed on (same job id and payload, a fresh delivery count) marked for
 its group only, and deletes the dead letter: repeating a requeue never requeues a job
 twice (a crash between the write and the delete can, at worst, requeue one job again
@@ -102,8 +104,12 @@ class SyncDeadLetters(SyncClosing):
             marks = [f"{self.stream}:requeuing:{x.id}" for x in chunk]
             won = self._store.mark_once(marks, MARK_TTL_MS)
             mine = [x for x, ok in zip(chunk, won, strict=True) if ok]  # others: a requeue
-            # running at the same time has them. Written back first, deleted second: a
-            # crash in between can requeue a job again later, never lose it.
+            # running at the same time has them; and one that ran since we listed (its
+            # marks expired while this call was held up) may have requeued them already.
+            still = self._store.present(self.stream, [x.id for x in mine])
+            mine = [x for x, ok in zip(mine, still, strict=True) if ok]
+            # Written back first, deleted second: a crash in between can requeue a job
+            # again later, never lose it.
             self._store.add_many([self._job_entry(x) for x in mine], None, True)
             self._store.delete_entries(self.stream, [x.id for x in mine])
             done.extend(x.job_id for x in mine)

@@ -17,13 +17,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .._concurrency import SyncEvent
-from .._config import ProducerConfig, require_positive
+from .._config import ProducerConfig, require_partitions
 from .._errors import ConnectionFailedError, RedisaqError
 from .._models import encode_entry
-from .._partitioning import RoundRobin, partition_for_payload
+from .._partitioning import RoundRobin, partition_for_payload, partition_for_value
 from .._redis import SyncClient, SyncConnector, describe
 from .._serialization import Serializer, serialize
 from .closing import SyncClosing
@@ -96,19 +97,11 @@ class SyncProducer(SyncClosing):
             PartitionKeyError: ``partition_key`` names a field the payload lacks.
             RedisaqError: Redis could not be reached after a few quick retries.
         """
-        # The one-job path of batch_enqueue without its lists: enqueue is the hot call.
         body = serialize(payload, self.config.serializer)
-        if partition_key is not None:
-            partition_for_payload(payload, partition_key, 1)  # field check, before I/O
-        count = self._partition_count()
         if partition_key is None:
-            part = self._round_robin.take(count)[0]
-        else:
-            part = partition_for_payload(payload, partition_key, count)
-        job_id = uuid.uuid4().hex
-        fields = encode_entry(job_id, body, datetime.now(timezone.utc))
-        self._write([(self._keys.stream(part), fields)])
-        return job_id
+            return (self._write([body], None))[0]
+        partition_for_payload(payload, partition_key, 1)  # field check, before I/O
+        return (self._write([body], [payload[partition_key]]))[0]
 
     def batch_enqueue(
         self, payloads: Iterable[Mapping[str, Any]], *, partition_key: str | None = None
@@ -125,36 +118,40 @@ class SyncProducer(SyncClosing):
         """
         items = list(payloads)
         bodies = [serialize(p, self.config.serializer) for p in items]
-        if partition_key is not None:
-            for payload in items:
-                partition_for_payload(payload, partition_key, 1)  # field check, before I/O
         if not items:
             return []
-        count = self._partition_count()
         if partition_key is None:
-            parts = self._round_robin.take(count, len(items))
-        else:
-            parts = [partition_for_payload(p, partition_key, count) for p in items]
-        now = datetime.now(timezone.utc)
-        ids = [uuid.uuid4().hex for _ in items]
-        entries = [
-            (self._keys.stream(part), encode_entry(job_id, body, now))
-            for part, job_id, body in zip(parts, ids, bodies, strict=True)
-        ]
-        self._write(entries)
-        return ids
+            return self._write(bodies, None)
+        for payload in items:
+            partition_for_payload(payload, partition_key, 1)  # field check, before I/O
+        return self._write(bodies, [payload[partition_key] for payload in items])
 
-    def _write(self, entries: list[tuple[str, dict[str, str | bytes]]]) -> None:
-        """XADD ``entries``, retrying a failed connection twice."""
+    def _write(self, bodies: list[bytes], keys: list[Any] | None) -> list[str]:
+        """XADD one job per body, to the partition of its key value (round-robin without
+        keys); returns the job ids. A failed connection is retried twice, partition count
+        included (after a restart, the cached count may be due for a refresh)."""
         store = self._open()
+        now = datetime.now(timezone.utc)
+        ids = [uuid.uuid4().hex for _ in bodies]
         maxlen, approx = self.config.maxlen, self.config.approximate
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
+                count = self._partition_count()
+                if keys is None:
+                    parts = self._round_robin.take(count, len(bodies))
+                else:
+                    parts = [partition_for_value(key, count) for key in keys]
+                entries = [
+                    (self._keys.stream(part), encode_entry(job_id, body, now))
+                    for part, job_id, body in zip(parts, ids, bodies, strict=True)
+                ]
                 if len(entries) == 1:
                     store.add(entries[0][0], entries[0][1], maxlen, approx)
                 else:
                     store.add_many(entries, maxlen, approx)
-                return
+                return ids
+            except ResponseError as exc:  # (WRONGTYPE: a key of ours holds something else)
+                raise self._refused(exc) from exc
             except (RedisConnectionError, RedisTimeoutError) as exc:
                 # A write whose reply was lost may have landed: a retry can then add the
                 # same job (same id) twice. Delivery is at least once anyway.
@@ -169,7 +166,7 @@ class SyncProducer(SyncClosing):
 
         Running consumers pick the new partitions up within one heartbeat interval.
         """
-        require_positive("partitions", partitions, integer=True)
+        require_partitions(partitions)
         store = self._open()
         with self._errors():
             before = store.partition_count(self._keys.partitions)
@@ -187,17 +184,18 @@ class SyncProducer(SyncClosing):
     def num_partitions(self) -> int:
         """The topic's partition count, read from Redis."""
         self._count_checked = float("-inf")
-        return self._partition_count()
+        with self._errors():
+            return self._partition_count()
 
     def _partition_count(self) -> int:
+        """The count, cached for PARTITION_REFRESH; grown to ``partitions`` on first use."""
         if time.monotonic() - self._count_checked < PARTITION_REFRESH:
             return self._count
         store = self._open()
-        with self._errors():
-            count = store.partition_count(self._keys.partitions)
-            wanted = max(self.config.partitions, self._count)  # the count only grows
-            if count < wanted:
-                count = self._grow(store, count, wanted)
+        count = store.partition_count(self._keys.partitions)
+        wanted = max(self.config.partitions, self._count)  # the count only grows
+        if count < wanted:
+            count = self._grow(store, count, wanted)
         self._count, self._count_checked = count, time.monotonic()
         return count
 
@@ -215,7 +213,16 @@ class SyncProducer(SyncClosing):
             yield
         except (RedisConnectionError, RedisTimeoutError) as exc:
             raise self._unreachable(exc) from exc
+        except ResponseError as exc:
+            raise self._refused(exc) from exc
+
+    def _where(self) -> str:
+        return describe(self._store.client) if self._store else self._redis_url
 
     def _unreachable(self, exc: Exception) -> RedisaqError:
-        where = describe(self._store.client) if self._store else self._redis_url
-        return ConnectionFailedError(f"cannot reach Redis at {where}: {exc}")
+        return ConnectionFailedError(f"cannot reach Redis at {self._where()}: {exc}")
+
+    def _refused(self, exc: Exception) -> RedisaqError:
+        return RedisaqError(
+            f"Redis at {self._where()} refused a write to topic {self._keys.topic!r}: {exc}"
+        )

@@ -15,6 +15,7 @@ from redis.exceptions import ResponseError
 from redis.typing import EncodableT, FieldT
 
 from .. import _parse, _scripts
+from .._config import MAX_PARTITIONS
 from .._models import PendingEntry, StreamEntry, text
 from .._redis import SyncClient, SyncConnector, SyncPubSub
 
@@ -53,7 +54,7 @@ class SyncStore:
         return _parse.count(self.client.get(key), key)
 
     def grow_partitions(self, key: str, wanted: int) -> int:
-        return int(self._grow(keys=[key], args=[wanted]))
+        return int(self._grow(keys=[key], args=[wanted, MAX_PARTITIONS]))
 
     def add(
         self, stream: str, fields: Mapping[str, str | bytes], maxlen: int | None, approximate: bool
@@ -220,6 +221,15 @@ class SyncStore:
         for key in keys:
             pipe.set(key, 1, nx=True, px=ttl_ms)
         return [bool(ok) for ok in pipe.execute()]
+
+    def present(self, stream: str, ids: Sequence[str]) -> list[bool]:
+        """Whether each of ``ids`` is still an entry of ``stream`` (pipelined)."""
+        if not ids:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for entry_id in ids:
+            pipe.xrange(stream, min=entry_id, max=entry_id, count=1)
+        return [bool(reply) for reply in pipe.execute()]
 
     def add_dead_letter(self, stream: str, fields: Mapping[str, str | bytes]) -> str:
         return text(self.client.xadd(stream, _wire(fields)))

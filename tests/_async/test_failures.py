@@ -7,13 +7,15 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import Any
 
 import pytest
 
-from redisaq import Job, RedisaqError, Reject, Retry, _parse
+from redisaq import DeadLetter, Job, RedisaqError, Reject, Retry, _parse
 from redisaq._async.admin import AsyncAdmin
 from redisaq._async.dead_letters import AsyncDeadLetters
-from redisaq._async.producer import AsyncProducer
+from redisaq._async.producer import PARTITION_REFRESH, AsyncProducer
+from redisaq._concurrency import AsyncTask
 from redisaq._redis import AsyncRedis
 from tests._async.conftest import ConsumerFactory, ProducerFactory, Recorder, Running
 from tests._async.helpers import eventually, pause, pending_count
@@ -359,6 +361,58 @@ async def test_requeue_round_trip_is_safe_to_repeat(
     await dead_letters.close()
 
 
+async def test_a_requeue_overtaken_after_listing_requeues_nothing_twice(
+    make_producer: ProducerFactory,
+    make_consumer: ConsumerFactory,
+    running: Running,
+    dead_letters: AsyncDeadLetters,
+    redis_client: AsyncRedis,
+    redis_url: str,
+    prefix: str,
+) -> None:
+    await make_producer().batch_enqueue([{"i": i} for i in range(3)])
+    running.start(make_consumer(group="g", process_job=Flaky(None, KeyError), max_retries=0))
+    await wait_dead(dead_letters, 3)
+    await running.stop_all()
+
+    class Overtaken(AsyncDeadLetters):
+        """Held up between listing the letters and marking them, for longer than a mark
+        lives: another requeue ran meanwhile, and its marks expired."""
+
+        async def _select(self, *args: Any) -> list[DeadLetter]:
+            letters = await super()._select(*args)
+            assert len(await dead_letters.requeue(all=True)) == 3
+            marks = [k async for k in redis_client.scan_iter(f"{prefix}:dead_letter:requeuing:*")]
+            assert len(marks) == 3
+            await redis_client.delete(*marks)
+            return letters
+
+    late = Overtaken(prefix=prefix, redis_url=redis_url)
+    assert await late.requeue(all=True) == []
+    await late.close()
+    assert await redis_client.xlen(f"{prefix}:jobs:0") == 3 + 3  # the jobs, requeued once
+    await dead_letters.close()
+
+
+async def test_a_junk_group_start_in_the_meta_hash_is_fixed_anew(
+    make_producer: ProducerFactory,
+    make_consumer: ConsumerFactory,
+    running: Running,
+    redis_client: AsyncRedis,
+    prefix: str,
+) -> None:
+    await make_producer(partitions=2).batch_enqueue([{"i": i} for i in range(4)])
+    await redis_client.hset(f"{prefix}:{{jobs:g}}:meta", "start_id", "garbage")
+    recorder = Recorder()
+    running.start(make_consumer(group="g", process_job=recorder))
+
+    async def all_handled() -> bool:
+        return len(recorder.jobs) == 4
+
+    await eventually(all_handled, what="the four jobs, from the earliest entry")
+    assert await redis_client.hget(f"{prefix}:{{jobs:g}}:meta", "start_id") == b"0-0"
+
+
 async def test_purge_and_count_filter_by_topic(
     make_producer: ProducerFactory,
     make_consumer: ConsumerFactory,
@@ -475,8 +529,6 @@ async def test_redis_restart_does_not_end_consume(
     producer = AsyncProducer("jobs", prefix=prefix, redis_url=server.url, partitions=2)
     recorder = Recorder()
     consumer = make_consumer(redis_url=server.url, process_job=recorder)
-    from redisaq._concurrency import AsyncTask
-
     task = AsyncTask("restart", consumer.consume)
     task.start()
 
@@ -489,12 +541,33 @@ async def test_redis_restart_does_not_end_consume(
     await producer.batch_enqueue([{"i": i} for i in range(5)])
     await handled(5)
     server.restart()
+    await pause(PARTITION_REFRESH)  # the producer's cached count is due: that read retries too
     await producer.batch_enqueue([{"i": i} for i in range(5, 10)])
     await handled(10)
     assert not task.done()
     await consumer.stop()
     assert await task.join(10)
     await producer.close()
+
+
+async def test_stop_during_a_redis_outage_returns(
+    redis_server: Callable[..., RedisServer], make_consumer: ConsumerFactory, prefix: str
+) -> None:
+    server = redis_server(appendonly=False)
+    consumer = make_consumer(redis_url=server.url, process_job=Recorder())
+    task = AsyncTask("outage", consumer.consume)
+    task.start()
+
+    async def owns() -> bool:
+        return consumer.partitions == [0]
+
+    await eventually(owns)
+    server.stop()
+    await pause(0.3)  # the outage is under way: heartbeats and reads fail
+    await consumer.stop()
+    # Bounded by the reconnect backoff and the connect timeout, not by the outage.
+    assert await task.join(15), "consume() did not return after stop() while Redis was down"
+    assert task.error is None
 
 
 async def test_short_socket_timeout_does_not_time_out_an_idle_consumer(

@@ -85,6 +85,12 @@ async def test_unserialisable_payload_refuses_the_whole_batch(
         await producer.enqueue(deep)
     with pytest.raises(PartitionKeyError, match="canonical"):
         await producer.enqueue({"user": {1: "a", "b": 2}}, partition_key="user")
+    lone = "bad\udcff.txt"  # a lone surrogate: valid in a Python str, not in UTF-8
+    with pytest.raises(SerializationError, match="surrogate"):
+        await producer.batch_enqueue([{"i": i} for i in range(6000)] + [{"name": lone}])
+    escaping = make_producer(serializer=json.dumps)  # (\udcff in the JSON text: fine)
+    with pytest.raises(PartitionKeyError, match="canonical"):
+        await escaping.enqueue({"name": lone}, partition_key="name")
     assert await redis_client.keys(f"{prefix}:*") == []
 
 
@@ -107,11 +113,23 @@ async def test_a_custom_serializer_that_fails_writes_nothing(
 async def test_a_junk_partition_count_is_rewritten_by_the_next_write(
     make_producer: ProducerFactory, redis_client: AsyncRedis, prefix: str
 ) -> None:
-    await redis_client.set(f"{prefix}:jobs:partitions", "abc")
-    producer = make_producer(partitions=2)
-    assert await producer.num_partitions() == 2
-    await producer.batch_enqueue([{"i": 1}, {"i": 2}])
-    assert await redis_client.get(f"{prefix}:jobs:partitions") == b"2"
+    # (Lua's tonumber reads "1e1", "5.0" and "0x10"; Python's int does not: both must agree)
+    for n, junk in enumerate(["abc", "1e1", "5.0", "0x10", "-3", "9" * 30, "99999"]):
+        topic = f"junk{n}"
+        await redis_client.set(f"{prefix}:{topic}:partitions", junk)
+        producer = make_producer(topic, partitions=2)
+        assert await producer.num_partitions() == 2, junk
+        await producer.batch_enqueue([{"i": i} for i in range(10)])
+        assert await redis_client.get(f"{prefix}:{topic}:partitions") == b"2", junk
+        assert await stream_lengths(redis_client, prefix, topic, 2) == [5, 5], junk
+
+
+async def test_a_key_of_the_wrong_type_is_a_clear_error(
+    make_producer: ProducerFactory, redis_client: AsyncRedis, prefix: str
+) -> None:
+    await redis_client.set(f"{prefix}:jobs:0", "not a stream")
+    with pytest.raises(RedisaqError, match="refused a write to topic 'jobs'.*WRONGTYPE"):
+        await make_producer().enqueue({"x": 1})
 
 
 async def test_maxlen_trims_each_partition(
@@ -155,3 +173,9 @@ async def test_context_manager_and_bad_settings(redis_url: str, prefix: str) -> 
         AsyncProducer("jobs", maxlen=-1)
     with pytest.raises(ValueError, match="partitions"):
         AsyncProducer("jobs", partitions=float("inf"))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="partitions must be a positive integer up to 4,096"):
+        AsyncProducer("jobs", partitions=4097)
+    with pytest.raises(ValueError, match="maxlen"):
+        AsyncProducer("jobs", maxlen=2**64)
+    with pytest.raises(ValueError, match="partitions"):
+        await producer.request_partition_increase(10**12)

@@ -117,6 +117,8 @@ def test_handler_arguments_are_checked(make_consumer: ConsumerFactory) -> None:
         for bad in (float("nan"), float("inf")):
             with pytest.raises(ValueError, match=name):
                 make_consumer(process_job=job_handler, **{name: bad})
+    with pytest.raises(ValueError, match="batch_size"):
+        make_consumer(process_job=job_handler, batch_size=2**63)
     with pytest.raises(TypeError, match="ConsumerHooks"):
         make_consumer(process_job=job_handler, hooks=[print])
 

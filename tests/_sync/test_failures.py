@@ -9,13 +9,15 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import Any
 
 import pytest
 
-from redisaq import Job, RedisaqError, Reject, Retry, _parse
+from redisaq import DeadLetter, Job, RedisaqError, Reject, Retry, _parse
 from redisaq._sync.admin import SyncAdmin
 from redisaq._sync.dead_letters import SyncDeadLetters
-from redisaq._sync.producer import SyncProducer
+from redisaq._sync.producer import PARTITION_REFRESH, SyncProducer
+from redisaq._concurrency import SyncTask
 from redisaq._redis import SyncRedis
 from tests._sync.conftest import ConsumerFactory, ProducerFactory, Recorder, Running
 from tests._sync.helpers import eventually, pause, pending_count
@@ -361,6 +363,58 @@ def test_requeue_round_trip_is_safe_to_repeat(
     dead_letters.close()
 
 
+def test_a_requeue_overtaken_after_listing_requeues_nothing_twice(
+    make_producer: ProducerFactory,
+    make_consumer: ConsumerFactory,
+    running: Running,
+    dead_letters: SyncDeadLetters,
+    redis_client: SyncRedis,
+    redis_url: str,
+    prefix: str,
+) -> None:
+    make_producer().batch_enqueue([{"i": i} for i in range(3)])
+    running.start(make_consumer(group="g", process_job=Flaky(None, KeyError), max_retries=0))
+    wait_dead(dead_letters, 3)
+    running.stop_all()
+
+    class Overtaken(SyncDeadLetters):
+        """Held up between listing the letters and marking them, for longer than a mark
+        lives: another requeue ran meanwhile, and its marks expired."""
+
+        def _select(self, *args: Any) -> list[DeadLetter]:
+            letters = super()._select(*args)
+            assert len(dead_letters.requeue(all=True)) == 3
+            marks = [k for k in redis_client.scan_iter(f"{prefix}:dead_letter:requeuing:*")]
+            assert len(marks) == 3
+            redis_client.delete(*marks)
+            return letters
+
+    late = Overtaken(prefix=prefix, redis_url=redis_url)
+    assert late.requeue(all=True) == []
+    late.close()
+    assert redis_client.xlen(f"{prefix}:jobs:0") == 3 + 3  # the jobs, requeued once
+    dead_letters.close()
+
+
+def test_a_junk_group_start_in_the_meta_hash_is_fixed_anew(
+    make_producer: ProducerFactory,
+    make_consumer: ConsumerFactory,
+    running: Running,
+    redis_client: SyncRedis,
+    prefix: str,
+) -> None:
+    make_producer(partitions=2).batch_enqueue([{"i": i} for i in range(4)])
+    redis_client.hset(f"{prefix}:{{jobs:g}}:meta", "start_id", "garbage")
+    recorder = Recorder()
+    running.start(make_consumer(group="g", process_job=recorder))
+
+    def all_handled() -> bool:
+        return len(recorder.jobs) == 4
+
+    eventually(all_handled, what="the four jobs, from the earliest entry")
+    assert redis_client.hget(f"{prefix}:{{jobs:g}}:meta", "start_id") == b"0-0"
+
+
 def test_purge_and_count_filter_by_topic(
     make_producer: ProducerFactory,
     make_consumer: ConsumerFactory,
@@ -477,8 +531,6 @@ def test_redis_restart_does_not_end_consume(
     producer = SyncProducer("jobs", prefix=prefix, redis_url=server.url, partitions=2)
     recorder = Recorder()
     consumer = make_consumer(redis_url=server.url, process_job=recorder)
-    from redisaq._concurrency import SyncTask
-
     task = SyncTask("restart", consumer.consume)
     task.start()
 
@@ -491,12 +543,33 @@ def test_redis_restart_does_not_end_consume(
     producer.batch_enqueue([{"i": i} for i in range(5)])
     handled(5)
     server.restart()
+    pause(PARTITION_REFRESH)  # the producer's cached count is due: that read retries too
     producer.batch_enqueue([{"i": i} for i in range(5, 10)])
     handled(10)
     assert not task.done()
     consumer.stop()
     assert task.join(10)
     producer.close()
+
+
+def test_stop_during_a_redis_outage_returns(
+    redis_server: Callable[..., RedisServer], make_consumer: ConsumerFactory, prefix: str
+) -> None:
+    server = redis_server(appendonly=False)
+    consumer = make_consumer(redis_url=server.url, process_job=Recorder())
+    task = SyncTask("outage", consumer.consume)
+    task.start()
+
+    def owns() -> bool:
+        return consumer.partitions == [0]
+
+    eventually(owns)
+    server.stop()
+    pause(0.3)  # the outage is under way: heartbeats and reads fail
+    consumer.stop()
+    # Bounded by the reconnect backoff and the connect timeout, not by the outage.
+    assert task.join(15), "consume() did not return after stop() while Redis was down"
+    assert task.error is None
 
 
 def test_short_socket_timeout_does_not_time_out_an_idle_consumer(

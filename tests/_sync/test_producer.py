@@ -87,6 +87,12 @@ def test_unserialisable_payload_refuses_the_whole_batch(
         producer.enqueue(deep)
     with pytest.raises(PartitionKeyError, match="canonical"):
         producer.enqueue({"user": {1: "a", "b": 2}}, partition_key="user")
+    lone = "bad\udcff.txt"  # a lone surrogate: valid in a Python str, not in UTF-8
+    with pytest.raises(SerializationError, match="surrogate"):
+        producer.batch_enqueue([{"i": i} for i in range(6000)] + [{"name": lone}])
+    escaping = make_producer(serializer=json.dumps)  # (\udcff in the JSON text: fine)
+    with pytest.raises(PartitionKeyError, match="canonical"):
+        escaping.enqueue({"name": lone}, partition_key="name")
     assert redis_client.keys(f"{prefix}:*") == []
 
 
@@ -109,11 +115,23 @@ def test_a_custom_serializer_that_fails_writes_nothing(
 def test_a_junk_partition_count_is_rewritten_by_the_next_write(
     make_producer: ProducerFactory, redis_client: SyncRedis, prefix: str
 ) -> None:
-    redis_client.set(f"{prefix}:jobs:partitions", "abc")
-    producer = make_producer(partitions=2)
-    assert producer.num_partitions() == 2
-    producer.batch_enqueue([{"i": 1}, {"i": 2}])
-    assert redis_client.get(f"{prefix}:jobs:partitions") == b"2"
+    # (Lua's tonumber reads "1e1", "5.0" and "0x10"; Python's int does not: both must agree)
+    for n, junk in enumerate(["abc", "1e1", "5.0", "0x10", "-3", "9" * 30, "99999"]):
+        topic = f"junk{n}"
+        redis_client.set(f"{prefix}:{topic}:partitions", junk)
+        producer = make_producer(topic, partitions=2)
+        assert producer.num_partitions() == 2, junk
+        producer.batch_enqueue([{"i": i} for i in range(10)])
+        assert redis_client.get(f"{prefix}:{topic}:partitions") == b"2", junk
+        assert stream_lengths(redis_client, prefix, topic, 2) == [5, 5], junk
+
+
+def test_a_key_of_the_wrong_type_is_a_clear_error(
+    make_producer: ProducerFactory, redis_client: SyncRedis, prefix: str
+) -> None:
+    redis_client.set(f"{prefix}:jobs:0", "not a stream")
+    with pytest.raises(RedisaqError, match="refused a write to topic 'jobs'.*WRONGTYPE"):
+        make_producer().enqueue({"x": 1})
 
 
 def test_maxlen_trims_each_partition(
@@ -157,3 +175,9 @@ def test_context_manager_and_bad_settings(redis_url: str, prefix: str) -> None:
         SyncProducer("jobs", maxlen=-1)
     with pytest.raises(ValueError, match="partitions"):
         SyncProducer("jobs", partitions=float("inf"))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="partitions must be a positive integer up to 4,096"):
+        SyncProducer("jobs", partitions=4097)
+    with pytest.raises(ValueError, match="maxlen"):
+        SyncProducer("jobs", maxlen=2**64)
+    with pytest.raises(ValueError, match="partitions"):
+        producer.request_partition_increase(10**12)
