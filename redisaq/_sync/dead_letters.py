@@ -6,11 +6,10 @@ Owns the dead-letter stream it is given, and short-lived requeue marks
 (``{stream}:requeuing:{id}``). Requeue first marks each selected dead letter (SET NX), so
 that of requeues running at once only one takes a letter, and checks that the letter is
 still there (a requeue held up for longer than a mark lives must not take letters that
-another requeued meanwhile); then it writes the job back to
-the partition it failed on (same job id and payload, a fresh delivery count) marked for
-its group only, and deletes the dead letter: repeating a requeue never requeues a job
-twice (a crash between the write and the delete can, at worst, requeue one job again
-once its mark has expired).
+another requeued meanwhile). Then it writes the job back to the partition it failed on
+(same job id and payload, a fresh delivery count) marked for its group only, and deletes
+the dead letter: repeating a requeue never requeues a job twice (a crash between the
+write and the delete can, at worst, requeue one job again once its mark has expired).
 """
 
 from __future__ import annotations
