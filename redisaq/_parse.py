@@ -124,6 +124,23 @@ class AcquireReply:
         self.blocked_until_ms = int(reply[2])
 
 
+class GroupSnapshot:
+    """A group's leases, heartbeats and member expiries, with the server time they hold at."""
+
+    __slots__ = ("now_ms", "leases", "heartbeats", "members")
+
+    def __init__(self, reply: Any) -> None:
+        self.now_ms = int(reply[0])
+        self.leases = _pairs(reply[1])
+        self.heartbeats = _pairs(reply[2])
+        self.members = {k: float(v) for k, v in _pairs(reply[3]).items()}
+
+
+def _pairs(flat: Sequence[Any]) -> dict[str, str]:
+    items = strings(flat)
+    return {items[i]: items[i + 1] for i in range(0, len(items) - 1, 2)}
+
+
 class GroupState:
     """One consumer group of a stream, from XINFO GROUPS."""
 

@@ -173,3 +173,14 @@ if type(pending) ~= 'table' or pending.err or #pending > 0 then return 0 end
 redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
 return 1
 """
+
+# KEYS leases, heartbeats, members. One consistent view of a group for `info`: Redis's
+# time with the three keys, read at one instant (a heartbeat cannot land in between).
+# Returns {now, leases (flat), heartbeats (flat), members with scores (flat)}.
+SNAPSHOT = (
+    _NOW
+    + """
+return {now, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]),
+        redis.call('ZRANGE', KEYS[3], 0, -1, 'WITHSCORES')}
+"""
+)

@@ -63,7 +63,6 @@ class AsyncAdmin(AsyncClosing):
         """Partitions, stream lengths, groups with pending/lag/owners, live members."""
         keys = TopicKeys(self.prefix, validate_name("topic", topic))
         count = max(1, await self._store.partition_count(keys.partitions))
-        now = await self._store.server_time_ms()
         parts: list[PartitionInfo] = []
         per_group: dict[str, list[GroupPartitionInfo]] = {}
         for p in range(count):
@@ -74,22 +73,22 @@ class AsyncAdmin(AsyncClosing):
                     GroupPartitionInfo(p, state.pending, state.lag, None, state.last_delivered)
                 )
         groups = [
-            await self._group(keys.topic, name, rows, now)
-            for name, rows in sorted(per_group.items())
+            await self._group(keys.topic, name, rows) for name, rows in sorted(per_group.items())
         ]
         return TopicInfo(topic, parts, groups)
 
-    async def _group(
-        self, topic: str, name: str, rows: list[GroupPartitionInfo], now: int
-    ) -> GroupInfo:
+    async def _group(self, topic: str, name: str, rows: list[GroupPartitionInfo]) -> GroupInfo:
         gk = GroupKeys(self.prefix, topic, name)
+        # (one atomic read: a heartbeat landing between separate reads would make expiries
+        # and heartbeat ages disagree)
+        snap = await self._store.group_snapshot(gk.leases, gk.heartbeats, gk.members)
+        now, beats = snap.now_ms, snap.heartbeats
         leases: dict[int, str] = {}
-        for field, value in (await self._store.hash(gk.leases)).items():
+        for field, value in snap.leases.items():
             expiry, _, rest = value.partition(":")
             # (consumers treat a lease that does not parse as expired; so does info)
             if field.isdigit() and expiry.isdigit() and int(expiry) > now:
                 leases[int(field)] = rest.partition(":")[2]
-        beats = await self._store.hash(gk.heartbeats)
         members = [
             MemberInfo(
                 cid,
@@ -97,7 +96,7 @@ class AsyncAdmin(AsyncClosing):
                 (now - int(beats[cid])) / 1000 if beats.get(cid, "").isdigit() else None,
                 sorted(p for p, o in leases.items() if o == cid),
             )
-            for cid, exp in sorted((await self._store.scores(gk.members)).items())
+            for cid, exp in sorted(snap.members.items())
             if exp > now
         ]
         rows = [

@@ -34,6 +34,7 @@ class AsyncStore:
         self._grow = client.register_script(_scripts.GROW)
         self._group_start = client.register_script(_scripts.GROUP_START)
         self._forget = client.register_script(_scripts.FORGET)
+        self._snapshot = client.register_script(_scripts.SNAPSHOT)
         # Pub/sub notices only speed hand-overs up; an async cluster client of redis-py < 8
         # has no pub/sub, and then consumers rely on their timed heartbeats alone.
         self.notices = hasattr(client, "pubsub") and hasattr(client, "publish")
@@ -189,6 +190,12 @@ class AsyncStore:
     async def server_time_ms(self) -> int:
         seconds, micros = await self.client.time()
         return int(seconds) * 1000 + int(micros) // 1000
+
+    async def group_snapshot(
+        self, leases: str, heartbeats: str, members: str
+    ) -> _parse.GroupSnapshot:
+        """Leases, heartbeats and members of a group with Redis's time, read atomically."""
+        return _parse.GroupSnapshot(await self._snapshot(keys=[leases, heartbeats, members]))
 
     async def scores(self, key: str) -> dict[str, float]:
         return _parse.scored(await self.client.zrange(key, 0, -1, withscores=True))

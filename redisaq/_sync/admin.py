@@ -65,7 +65,6 @@ class SyncAdmin(SyncClosing):
         """Partitions, stream lengths, groups with pending/lag/owners, live members."""
         keys = TopicKeys(self.prefix, validate_name("topic", topic))
         count = max(1, self._store.partition_count(keys.partitions))
-        now = self._store.server_time_ms()
         parts: list[PartitionInfo] = []
         per_group: dict[str, list[GroupPartitionInfo]] = {}
         for p in range(count):
@@ -76,22 +75,22 @@ class SyncAdmin(SyncClosing):
                     GroupPartitionInfo(p, state.pending, state.lag, None, state.last_delivered)
                 )
         groups = [
-            self._group(keys.topic, name, rows, now)
-            for name, rows in sorted(per_group.items())
+            self._group(keys.topic, name, rows) for name, rows in sorted(per_group.items())
         ]
         return TopicInfo(topic, parts, groups)
 
-    def _group(
-        self, topic: str, name: str, rows: list[GroupPartitionInfo], now: int
-    ) -> GroupInfo:
+    def _group(self, topic: str, name: str, rows: list[GroupPartitionInfo]) -> GroupInfo:
         gk = GroupKeys(self.prefix, topic, name)
+        # (one atomic read: a heartbeat landing between separate reads would make expiries
+        # and heartbeat ages disagree)
+        snap = self._store.group_snapshot(gk.leases, gk.heartbeats, gk.members)
+        now, beats = snap.now_ms, snap.heartbeats
         leases: dict[int, str] = {}
-        for field, value in (self._store.hash(gk.leases)).items():
+        for field, value in snap.leases.items():
             expiry, _, rest = value.partition(":")
             # (consumers treat a lease that does not parse as expired; so does info)
             if field.isdigit() and expiry.isdigit() and int(expiry) > now:
                 leases[int(field)] = rest.partition(":")[2]
-        beats = self._store.hash(gk.heartbeats)
         members = [
             MemberInfo(
                 cid,
@@ -99,7 +98,7 @@ class SyncAdmin(SyncClosing):
                 (now - int(beats[cid])) / 1000 if beats.get(cid, "").isdigit() else None,
                 sorted(p for p, o in leases.items() if o == cid),
             )
-            for cid, exp in sorted((self._store.scores(gk.members)).items())
+            for cid, exp in sorted(snap.members.items())
             if exp > now
         ]
         rows = [

@@ -36,6 +36,7 @@ class SyncStore:
         self._grow = client.register_script(_scripts.GROW)
         self._group_start = client.register_script(_scripts.GROUP_START)
         self._forget = client.register_script(_scripts.FORGET)
+        self._snapshot = client.register_script(_scripts.SNAPSHOT)
         # Pub/sub notices only speed hand-overs up; an async cluster client of redis-py < 8
         # has no pub/sub, and then consumers rely on their timed heartbeats alone.
         self.notices = hasattr(client, "pubsub") and hasattr(client, "publish")
@@ -191,6 +192,12 @@ class SyncStore:
     def server_time_ms(self) -> int:
         seconds, micros = self.client.time()
         return int(seconds) * 1000 + int(micros) // 1000
+
+    def group_snapshot(
+        self, leases: str, heartbeats: str, members: str
+    ) -> _parse.GroupSnapshot:
+        """Leases, heartbeats and members of a group with Redis's time, read atomically."""
+        return _parse.GroupSnapshot(self._snapshot(keys=[leases, heartbeats, members]))
 
     def scores(self, key: str) -> dict[str, float]:
         return _parse.scored(self.client.zrange(key, 0, -1, withscores=True))
