@@ -33,11 +33,10 @@ def _number(value: object, integer: bool) -> float | None:
 MAX_PARTITIONS = 4096
 MAX_BATCH_SIZE = 100_000
 MAX_MAXLEN = 2**63 - 1
-MAX_SECONDS = MAX_DELAY
 
 
 def require_positive(
-    name: str, value: object, *, integer: bool = False, most: float = MAX_SECONDS
+    name: str, value: object, *, integer: bool = False, most: float = MAX_DELAY
 ) -> None:
     number = _number(value, integer)
     if number is None or number <= 0 or number > most:
@@ -47,7 +46,7 @@ def require_positive(
 
 def _non_negative(name: str, value: object, *, integer: bool = False) -> None:
     number = _number(value, integer)
-    if number is None or number < 0 or number > MAX_SECONDS:
+    if number is None or number < 0 or number > MAX_DELAY:
         what = "integer" if integer else "number of seconds (or a function attempt -> seconds)"
         raise ValueError(f"{name} must be a {what} >= 0, got {value!r}")
 

@@ -26,17 +26,22 @@ def key_bytes(value: Any) -> bytes:
 
 def partition_for_value(value: Any, partitions: int) -> int:
     """CRC-32 of the canonical bytes modulo the count: the same in every process and run."""
-    return zlib.crc32(key_bytes(value)) % partitions
+    return partition_for_key(key_bytes(value), partitions)
 
 
-def partition_for_payload(payload: Mapping[str, Any], field: str, partitions: int) -> int:
-    """Partition of ``payload`` by its ``field``; PartitionKeyError if the field is absent."""
+def partition_for_key(key: bytes, partitions: int) -> int:
+    return zlib.crc32(key) % partitions
+
+
+def payload_key(payload: Mapping[str, Any], field: str) -> bytes:
+    """The canonical bytes of ``payload[field]``; PartitionKeyError if the field is absent
+    or its value has no canonical form."""
     if field not in payload:
         raise PartitionKeyError(
             f"payload has no field {field!r} (partition_key={field!r}); "
             f"add the field or enqueue without partition_key"
         )
-    return partition_for_value(payload[field], partitions)
+    return key_bytes(payload[field])
 
 
 class RoundRobin:

@@ -22,7 +22,7 @@ from .._concurrency import AsyncEvent
 from .._config import ProducerConfig, require_partitions
 from .._errors import ConnectionFailedError, RedisaqError
 from .._models import encode_entry
-from .._partitioning import RoundRobin, partition_for_payload, partition_for_value
+from .._partitioning import RoundRobin, partition_for_key, payload_key
 from .._redis import AsyncClient, AsyncConnector, describe
 from .._serialization import Serializer, serialize
 from .closing import AsyncClosing
@@ -96,10 +96,8 @@ class AsyncProducer(AsyncClosing):
             RedisaqError: Redis could not be reached after a few quick retries.
         """
         body = serialize(payload, self.config.serializer)
-        if partition_key is None:
-            return (await self._write([body], None))[0]
-        partition_for_payload(payload, partition_key, 1)  # field check, before I/O
-        return (await self._write([body], [payload[partition_key]]))[0]
+        keys = None if partition_key is None else [payload_key(payload, partition_key)]
+        return (await self._write([body], keys))[0]
 
     async def batch_enqueue(
         self, payloads: Iterable[Mapping[str, Any]], *, partition_key: str | None = None
@@ -120,13 +118,11 @@ class AsyncProducer(AsyncClosing):
             return []
         if partition_key is None:
             return await self._write(bodies, None)
-        for payload in items:
-            partition_for_payload(payload, partition_key, 1)  # field check, before I/O
-        return await self._write(bodies, [payload[partition_key] for payload in items])
+        return await self._write(bodies, [payload_key(p, partition_key) for p in items])
 
-    async def _write(self, bodies: list[bytes], keys: list[Any] | None) -> list[str]:
-        """XADD one job per body, to the partition of its key value (round-robin without
-        keys); returns the job ids. A failed connection is retried twice, partition count
+    async def _write(self, bodies: list[bytes], keys: list[bytes] | None) -> list[str]:
+        """XADD one job per body, to the partition of its key (canonical bytes; round-robin
+        without keys); returns the job ids. A failed connection is retried twice, partition count
         included (after a restart, the cached count may be due for a refresh)."""
         store = await self._open()
         now = datetime.now(timezone.utc)
@@ -138,7 +134,7 @@ class AsyncProducer(AsyncClosing):
                 if keys is None:
                     parts = self._round_robin.take(count, len(bodies))
                 else:
-                    parts = [partition_for_value(key, count) for key in keys]
+                    parts = [partition_for_key(key, count) for key in keys]
                 entries = [
                     (self._keys.stream(part), encode_entry(job_id, body, now))
                     for part, job_id, body in zip(parts, ids, bodies, strict=True)
